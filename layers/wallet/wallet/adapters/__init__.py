@@ -1,0 +1,1 @@
+"""Adapters: the wallet's edges to DynamoDB, HTTP services and AWS."""

@@ -1,0 +1,123 @@
+"""PynamoDB plumbing shared by both stores: binding models to tables, and transactions.
+
+``Transaction`` wraps PynamoDB's ``TransactWrite`` to give every action a label, so that a
+cancellation can say *which* condition failed. PynamoDB sends the actions grouped by kind
+(condition checks, deletes, puts, updates), not in the order they were added, and
+DynamoDB's ``CancellationReasons`` follow the order sent: the labels are kept in that same
+grouping, never in call order.
+"""
+
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from wallet.domain.errors import StoreBusy
+
+# The order in which PynamoDB's TransactWrite._commit sends its action groups.
+_SENT_ORDER: Final = ("condition_check", "delete", "put", "update")
+_CONFLICT = "TransactionConflict"
+_CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+class TransactionCancelled(Exception):
+    """DynamoDB cancelled the transaction because of the conditions named in ``failed``."""
+
+    def __init__(self, failed: frozenset[str]) -> None:
+        super().__init__(f"conditions failed: {sorted(failed)}")
+        self.failed = failed
+
+
+class Transaction:
+    """The actions of one TransactWriteItems, each with a label."""
+
+    def __init__(self) -> None:
+        self._actions: dict[str, list[tuple[str, Callable[[TransactWrite], None]]]] = {
+            kind: [] for kind in _SENT_ORDER
+        }
+
+    def put(self, label: str, item: Model, condition: Condition | None = None) -> None:
+        self._actions["put"].append((label, lambda tx: tx.save(item, condition=condition)))
+
+    def update(
+        self, label: str, item: Model, actions: Sequence[Action], condition: Condition | None = None
+    ) -> None:
+        self._actions["update"].append(
+            (label, lambda tx: tx.update(item, actions=list(actions), condition=condition))
+        )
+
+    def commit(self, connection: Connection) -> None:
+        """Send the actions in ONE TransactWriteItems; map a cancellation back to labels."""
+        try:
+            with TransactWrite(connection=connection) as transaction:
+                for _, apply in self._ordered():
+                    apply(transaction)
+        except TransactWriteError as error:
+            raise self._translate(error) from error
+
+    def _ordered(self) -> Iterable[tuple[str, Callable[[TransactWrite], None]]]:
+        for kind in _SENT_ORDER:
+            yield from self._actions[kind]
+
+    def _translate(self, error: TransactWriteError) -> Exception:
+        if error.cause_response_code != "TransactionCanceledException":
+            return error
+        labels = [label for label, _ in self._ordered()]
+        codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+        if _CONFLICT in codes:
+            return TransactionConflict()
+        failed = frozenset(
+            label for label, code in zip(labels, codes, strict=False) if code == _CONDITION_FAILED
+        )
+        if not failed:
+            return error
+        return TransactionCancelled(failed)
+
+
+class TransactionConflict(Exception):
+    """Another transaction touched the same items at the same moment; retrying is safe."""
+
+
+def commit_with_retry(
+    transaction: Transaction,
+    connection: Connection,
+    *,
+    attempts: int = 4,
+    base_delay_seconds: float = 0.025,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Commit, retrying a bounded number of times when DynamoDB reports TransactionConflict.
+
+    Its conditions make a retry safe: a debit that already happened is never applied twice.
+    """
+    for attempt in range(attempts):
+        try:
+            transaction.commit(connection)
+            return
+        except TransactionConflict:
+            if attempt + 1 < attempts:
+                sleep(random.uniform(0, base_delay_seconds * 2**attempt))
+    raise StoreBusy("the store is busy with concurrent changes; retry shortly", retry_after_seconds=1)
+
+
+def bind_models(models: Iterable[type[Model]], table_name: str, host: str | None = None) -> None:
+    """Point models at a table (and, only in tests, an explicit endpoint).
+
+    In Lambda ``host`` stays ``None``: botocore then honours ``AWS_ENDPOINT_URL*``.
+    """
+    for model in models:
+        # A Meta of its own: subclasses otherwise share their base's, and with it its table.
+        settings = {name: value for name, value in vars(model.Meta).items() if not name.startswith("__")}
+        model.Meta = type("Meta", (), {**settings, "table_name": table_name, "host": host})  # type: ignore[assignment]
+        model._connection = None
+
+
+def new_connection(host: str | None = None) -> Connection:
+    return Connection(host=host, connect_timeout_seconds=2, read_timeout_seconds=5)

@@ -1,0 +1,169 @@
+"""The ledger table: accounts, transactions and the ledger's outbox.
+
+It is the only source of truth for balances. Every money movement is ONE
+TransactWriteItems whose conditions are the seed's "lock, check balance, commit":
+the debit holds only while ``balance >= amount``, the credit only on an existing account,
+and the transaction and its ``TransactionCreated`` event only if that transaction id is
+new, which is what makes an Idempotency-Key safe.
+"""
+
+from datetime import datetime
+from typing import Self
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PutError
+
+from wallet.adapters.dynamodb import Transaction as StoreTransaction
+from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry, new_connection
+from wallet.adapters.outbox import KeyedItem, OutboxItem, pending_items, processed_actions
+from wallet.domain.customers import CustomerType
+from wallet.domain.errors import CustomerNotFound, InsufficientFunds
+from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus
+from wallet.events import TransactionCreated
+
+
+class AccountItem(KeyedItem):
+    customer_type = UnicodeAttribute()
+    balance = NumberAttribute()
+    opened_at = UTCDateTimeAttribute()
+
+    @classmethod
+    def key(cls, customer_id: str) -> Self:
+        return cls(pk=f"ACCOUNT#{customer_id}", sk="ACCOUNT")
+
+    def to_domain(self) -> Account:
+        return Account(
+            customer_id=self.pk.removeprefix("ACCOUNT#"),
+            customer_type=CustomerType(self.customer_type),
+            balance=int(self.balance),
+        )
+
+
+class TransactionItem(KeyedItem):
+    kind = UnicodeAttribute()
+    payer_id = UnicodeAttribute(null=True)
+    payee_id = UnicodeAttribute()
+    amount = NumberAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    request_fingerprint = UnicodeAttribute()
+
+    @classmethod
+    def key(cls, transaction_id: str) -> Self:
+        return cls(pk=f"TRANSACTION#{transaction_id}", sk="TRANSACTION")
+
+    @classmethod
+    def from_domain(cls, transaction: Transaction) -> Self:
+        item = cls.key(transaction.id)
+        item.entity = "transaction"
+        item.kind = transaction.kind.value
+        item.payer_id = transaction.payer_id
+        item.payee_id = transaction.payee_id
+        item.amount = transaction.amount
+        item.status = transaction.status.value
+        item.created_at = transaction.created_at
+        item.request_fingerprint = transaction.request_fingerprint
+        return item
+
+    def to_domain(self) -> Transaction:
+        return Transaction(
+            id=self.pk.removeprefix("TRANSACTION#"),
+            kind=TransactionKind(self.kind),
+            payer_id=self.payer_id,
+            payee_id=self.payee_id,
+            amount=int(self.amount),
+            status=TransactionStatus(self.status),
+            created_at=self.created_at,
+            request_fingerprint=self.request_fingerprint,
+        )
+
+
+class LedgerOutboxItem(OutboxItem):
+    pass
+
+
+class DuplicateTransaction(Exception):
+    """A transaction with this id already exists: the request is a replay."""
+
+
+LEDGER_MODELS = (AccountItem, TransactionItem, LedgerOutboxItem)
+
+
+class LedgerStore:
+    def __init__(self, table_name: str, host: str | None = None) -> None:
+        bind_models(LEDGER_MODELS, table_name, host)
+        self._connection = new_connection(host)
+
+    def account(self, customer_id: str) -> Account | None:
+        try:
+            return AccountItem.get(f"ACCOUNT#{customer_id}", "ACCOUNT", consistent_read=True).to_domain()
+        except AccountItem.DoesNotExist:
+            return None
+
+    def transaction(self, transaction_id: str) -> Transaction | None:
+        try:
+            item = TransactionItem.get(f"TRANSACTION#{transaction_id}", "TRANSACTION", consistent_read=True)
+        except TransactionItem.DoesNotExist:
+            return None
+        return item.to_domain()
+
+    def open_account(self, customer_id: str, customer_type: CustomerType, now: datetime) -> bool:
+        """Open the account with a zero balance; False if it was already open (a replay)."""
+        item = AccountItem.key(customer_id)
+        item.entity = "account"
+        item.customer_type = customer_type.value
+        item.balance = 0
+        item.opened_at = now
+        try:
+            item.save(condition=AccountItem.pk.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record(self, transaction: Transaction, event: TransactionCreated) -> None:
+        """Move the money, record the transaction and its event: all or nothing.
+
+        Raises InsufficientFunds, CustomerNotFound, or DuplicateTransaction for a replay.
+        """
+        try:
+            commit_with_retry(self._movement(transaction, event), self._connection)
+        except TransactionCancelled as cancelled:
+            if {"transaction", "event"} & cancelled.failed:
+                raise DuplicateTransaction(transaction.id) from cancelled
+            if "debit" in cancelled.failed:
+                raise InsufficientFunds("the payer's balance is lower than the value") from cancelled
+            raise CustomerNotFound("the payee has no account") from cancelled
+
+    def _movement(self, transaction: Transaction, event: TransactionCreated) -> StoreTransaction:
+        amount = transaction.amount
+        movement = StoreTransaction()
+        if transaction.payer_id is not None:
+            movement.update(
+                "debit",
+                AccountItem.key(transaction.payer_id),
+                [AccountItem.balance.add(-amount)],
+                condition=AccountItem.pk.exists() & (AccountItem.balance >= amount),
+            )
+        movement.update(
+            "credit",
+            AccountItem.key(transaction.payee_id),
+            [AccountItem.balance.add(amount)],
+            condition=AccountItem.pk.exists(),
+        )
+        movement.put(
+            "transaction", TransactionItem.from_domain(transaction), TransactionItem.pk.does_not_exist()
+        )
+        movement.put("event", LedgerOutboxItem.pending_event(event), LedgerOutboxItem.pk.does_not_exist())
+        return movement
+
+    def pending_events(self, older_than: datetime) -> list[LedgerOutboxItem]:
+        return pending_items(LedgerOutboxItem, older_than)
+
+    def mark_event_processed(self, event_id: str, now: datetime) -> None:
+        """Idempotent: marking an already processed event again changes nothing that matters."""
+        LedgerOutboxItem.key(event_id).update(
+            actions=processed_actions(LedgerOutboxItem, now),
+            condition=LedgerOutboxItem.pk.exists(),
+        )

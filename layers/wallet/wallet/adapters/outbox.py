@@ -1,0 +1,95 @@
+"""The transactional outbox, as items in each context's own table.
+
+An outbox item is written in the same TransactWriteItems as the change it announces. It
+stays ``pending`` (and visible in the sparse ``pending`` index) until a consumer has
+applied it; then it is marked ``processed`` and given a time-to-live, since from then on
+it only serves deduplication.
+"""
+
+from datetime import datetime, timedelta
+from typing import Self
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.expressions.update import Action
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from wallet.events import CustomerRegistered, TransactionCreated, parse_event
+
+OUTBOX_ENTITY = "outbox"
+PENDING_INDEX = "pending"
+PROCESSED_RETENTION = timedelta(days=30)
+
+
+class PendingIndex(GlobalSecondaryIndex["KeyedItem"]):
+    """Sparse: only items still waiting for a consumer carry ``pending_kind``."""
+
+    class Meta:
+        index_name = PENDING_INDEX
+        projection = AllProjection()
+
+    pending_kind = UnicodeAttribute(hash_key=True)
+    pending_since = UnicodeAttribute(range_key=True)
+
+
+class KeyedItem(Model):
+    """Every item of both tables: a generic partition and sort key, and what entity it is."""
+
+    class Meta:
+        table_name = "unbound"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute()
+    pending_kind = UnicodeAttribute(null=True)
+    pending_since = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+    pending = PendingIndex()
+
+
+class OutboxItem(KeyedItem):
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    processed_at = UTCDateTimeAttribute(null=True)
+
+    @classmethod
+    def key(cls, event_id: str) -> Self:
+        return cls(pk=f"EVENT#{event_id}", sk="EVENT")
+
+    @classmethod
+    def pending_event(cls, event: CustomerRegistered | TransactionCreated) -> Self:
+        item = cls.key(event.event_id)
+        item.entity = OUTBOX_ENTITY
+        item.event_id = event.event_id
+        item.event_type = event.event_type
+        item.payload = event.model_dump_json()
+        item.status = "pending"
+        item.created_at = event.occurred_at
+        item.pending_kind = OUTBOX_ENTITY
+        item.pending_since = event.occurred_at.isoformat()
+        return item
+
+    def event(self) -> CustomerRegistered | TransactionCreated:
+        return parse_event(self.payload)
+
+
+def processed_actions(model: type[OutboxItem], now: datetime) -> list[Action]:
+    """Mark an outbox item processed and let it expire once it can no longer be redelivered."""
+    return [
+        model.status.set("processed"),
+        model.processed_at.set(now),
+        model.pending_kind.remove(),
+        model.pending_since.remove(),
+        model.expires_at.set(int((now + PROCESSED_RETENTION).timestamp())),
+    ]
+
+
+def pending_items[Outbox: OutboxItem](
+    model: type[Outbox], older_than: datetime, limit: int = 100
+) -> list[Outbox]:
+    """Outbox items still pending since before ``older_than``, oldest first (sparse index)."""
+    query = model.pending.query(OUTBOX_ENTITY, model.pending_since < older_than.isoformat(), limit=limit)
+    return [item for item in query if isinstance(item, model)]

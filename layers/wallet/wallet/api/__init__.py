@@ -1,0 +1,1 @@
+"""The HTTP API: Powertools routers, request/response schemas and the error contract."""

@@ -1,0 +1,37 @@
+"""POST /customers/{customer_id}/deposits."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+
+from wallet.api import dependencies
+from wallet.api.http import error_responses
+from wallet.api.money import created
+from wallet.api.schemas import ID_PATTERN, DepositRequest, IdempotencyKey, TransactionResponse
+from wallet.domain import errors
+from wallet.service.money_movement import MoneyMovement
+
+router = Router()
+
+
+@router.post(
+    "/customers/<customer_id>/deposits",
+    summary="Deposit money into a customer's account",
+    responses={
+        HTTPStatus.CREATED.value: {"description": "deposited (or the original result of a replay)"},
+        **error_responses(
+            errors.CustomerNotFound, errors.CustomerNotActive, errors.IdempotencyKeyReused, errors.StoreBusy
+        ),
+    },
+)
+def deposit(
+    customer_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    body: DepositRequest,
+    money: Annotated[MoneyMovement, Depends(dependencies.money_movement)],
+    idempotency_key: Annotated[IdempotencyKey, Header(alias="idempotency-key")] = None,
+) -> Response[TransactionResponse]:
+    return created(money.deposit(customer_id, body.amount, idempotency_key))

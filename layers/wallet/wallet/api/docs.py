@@ -1,0 +1,43 @@
+"""GET /openapi.json and GET /docs: the spec of the WHOLE API, whichever function serves it."""
+
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+from wallet.api import deposits, queries, registration, transfers
+from wallet.api.http import build_resolver
+
+router = Router()
+
+
+@cache
+def openapi_spec() -> str:
+    every_route = build_resolver(registration.router, transfers.router, deposits.router, queries.router)
+    return every_route.get_openapi_json_schema(
+        title="wallet",
+        version="1.0.0",
+        description="Money transfers between customers, in BRL. Amounts are decimal strings.",
+    )
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi_json() -> Response[Any]:
+    return Response(200, content_types.APPLICATION_JSON, openapi_spec())
+
+
+@cache
+def swagger_page() -> str:
+    """Swagger UI with Powertools' bundled assets inlined, so /docs works offline too."""
+    assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+    script = assets.joinpath("swagger-ui-bundle.min.js").read_text()
+    style = assets.joinpath("swagger-ui.min.css").read_text()
+    return generate_swagger_html(openapi_spec(), script, style, "", None)
+
+
+@router.get("/docs", include_in_schema=False)
+def docs() -> Response[Any]:
+    return Response(200, content_types.TEXT_HTML, swagger_page())

@@ -1,0 +1,127 @@
+"""The HTTP edge shared by every API function: JSON parsing, the error contract, the handler.
+
+Errors always answer ``{"error": <code>, "message": <text>}`` (plus ``details`` for
+validation), never a stack trace; bad input is a 4xx, never a 500.
+"""
+
+import json
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wallet.api.schemas import ErrorDetail, ErrorResponse
+from wallet.domain import errors
+from wallet.observability import logger, metrics, tracer
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+STATUS_OF: Mapping[type[errors.WalletError], HTTPStatus] = {
+    errors.CustomerNotFound: HTTPStatus.NOT_FOUND,
+    errors.TransactionNotFound: HTTPStatus.NOT_FOUND,
+    errors.CustomerAlreadyExists: HTTPStatus.CONFLICT,
+    errors.CustomerNotActive: HTTPStatus.CONFLICT,
+    errors.IdempotencyKeyReused: HTTPStatus.CONFLICT,
+    errors.MerchantCannotSend: HTTPStatus.FORBIDDEN,
+    errors.TransferNotAuthorized: HTTPStatus.FORBIDDEN,
+    errors.InsufficientFunds: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.SameAccount: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.AuthorizerUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    errors.StoreBusy: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+
+def parse_json(body: str) -> Any:
+    """JSON numbers become Decimal, never float: ``0.1`` must stay exactly 0.1."""
+    return json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+
+
+def json_response(status: HTTPStatus, body: Any, headers: Mapping[str, str] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        headers=dict(headers or {}),
+    )
+
+
+def error_responses(*error_types: type[errors.WalletError]) -> dict[int, OpenAPIResponse]:
+    """The OpenAPI ``responses`` of a route's possible errors, plus the validation error."""
+    documented: dict[int, OpenAPIResponse] = {
+        HTTPStatus.UNPROCESSABLE_ENTITY.value: _error_doc("validation_error"),
+    }
+    for error_type in error_types:
+        status = STATUS_OF[error_type].value
+        codes = documented[status]["description"] if status in documented else ""
+        documented[status] = _error_doc(f"{codes}, {error_type.code}" if codes else error_type.code)
+    return documented
+
+
+def _error_doc(codes: str) -> OpenAPIResponse:
+    return {"description": codes, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+def _error(
+    status: HTTPStatus, code: str, message: str, details: list[ErrorDetail] | None = None
+) -> Response[Any]:
+    body = ErrorResponse(error=code, message=message, details=details)
+    return json_response(status, body.model_dump(mode="json", exclude_none=True))
+
+
+def _wallet_error(error: errors.WalletError) -> Response[Any]:
+    status = next(STATUS_OF[cls] for cls in type(error).__mro__ if cls in STATUS_OF)
+    response = _error(status, error.code, error.message)
+    if error.retry_after_seconds is not None:
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def _validation_error(error: RequestValidationError) -> Response[Any]:
+    details = [
+        ErrorDetail(location=list(item.get("loc", ())), message=item.get("msg", item.get("type", "invalid")))
+        for item in error.errors()
+    ]
+    return _error(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is not valid", details=details
+    )
+
+
+def _not_found(_: NotFoundError) -> Response[Any]:
+    return _error(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
+
+
+def _unexpected(error: Exception) -> Response[Any]:
+    logger.exception("unexpected error")
+    return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
+
+
+def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
+    app.exception_handler(errors.WalletError)(_wallet_error)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(Exception)(_unexpected)
+    app.not_found(_not_found)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def lambda_handler_for(*routers: Router) -> LambdaHandler:
+    """The Lambda entry point of an API function serving these routers."""
+    app = build_resolver(*routers)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return handler

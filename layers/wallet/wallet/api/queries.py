@@ -1,0 +1,45 @@
+"""The GET routes: customers, balances, transactions."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Path
+
+from wallet.api import dependencies
+from wallet.api.http import error_responses
+from wallet.api.schemas import ID_PATTERN, BalanceResponse, CustomerResponse, TransactionResponse
+from wallet.domain import errors
+from wallet.domain.money import format_amount
+from wallet.service.queries import Queries
+
+router = Router()
+
+PathId = Annotated[str, Path(pattern=ID_PATTERN)]
+QueriesDependency = Annotated[Queries, Depends(dependencies.queries)]
+
+
+@router.get(
+    "/customers/<customer_id>", summary="A customer", responses=error_responses(errors.CustomerNotFound)
+)
+def customer(customer_id: PathId, queries: QueriesDependency) -> CustomerResponse:
+    return CustomerResponse.of(queries.customer(customer_id))
+
+
+@router.get(
+    "/customers/<customer_id>/balance",
+    summary="A customer's balance, from the ledger",
+    responses=error_responses(errors.CustomerNotFound),
+)
+def balance(customer_id: PathId, queries: QueriesDependency) -> BalanceResponse:
+    result = queries.balance(customer_id)
+    return BalanceResponse(customer_id=result.customer_id, balance=format_amount(result.balance))
+
+
+@router.get(
+    "/transfers/<transaction_id>",
+    summary="A transaction",
+    responses=error_responses(errors.TransactionNotFound),
+)
+def transaction(transaction_id: PathId, queries: QueriesDependency) -> TransactionResponse:
+    return TransactionResponse.of(queries.transaction(transaction_id))

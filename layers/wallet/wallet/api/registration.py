@@ -1,0 +1,40 @@
+"""POST /customers."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
+
+from wallet.adapters.customers_store import CustomersStore
+from wallet.api import dependencies
+from wallet.api.http import error_responses, json_response
+from wallet.api.schemas import CustomerResponse, RegisterCustomerRequest
+from wallet.domain.errors import CustomerAlreadyExists
+from wallet.service.registration import register_customer
+
+router = Router()
+
+
+@router.post(
+    "/customers",
+    summary="Register a customer",
+    description="The customer is `pending` until its ledger account is open, then `active`.",
+    responses={
+        HTTPStatus.CREATED.value: {"description": "registered"},
+        **error_responses(CustomerAlreadyExists),
+    },
+)
+def register(
+    body: RegisterCustomerRequest,
+    customers: Annotated[CustomersStore, Depends(dependencies.customers_store)],
+) -> Response[CustomerResponse]:
+    customer = register_customer(
+        customers, name=body.name, email=body.email, document=body.document, type=body.type
+    )
+    return json_response(
+        HTTPStatus.CREATED,
+        CustomerResponse.of(customer).model_dump(mode="json"),
+        {"Location": f"/customers/{customer.id}"},
+    )

@@ -1,0 +1,44 @@
+"""POST /transfers."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Header
+
+from wallet.api import dependencies
+from wallet.api.http import error_responses
+from wallet.api.money import created
+from wallet.api.schemas import IdempotencyKey, TransactionResponse, TransferRequest
+from wallet.domain import errors
+from wallet.service.money_movement import MoneyMovement
+
+router = Router()
+
+
+@router.post(
+    "/transfers",
+    summary="Send money from one customer to another",
+    responses={
+        HTTPStatus.CREATED.value: {"description": "transferred (or the original result of a replay)"},
+        **error_responses(
+            errors.CustomerNotFound,
+            errors.CustomerNotActive,
+            errors.IdempotencyKeyReused,
+            errors.MerchantCannotSend,
+            errors.TransferNotAuthorized,
+            errors.InsufficientFunds,
+            errors.SameAccount,
+            errors.AuthorizerUnavailable,
+            errors.StoreBusy,
+        ),
+    },
+)
+def transfer(
+    body: TransferRequest,
+    money: Annotated[MoneyMovement, Depends(dependencies.money_movement)],
+    idempotency_key: Annotated[IdempotencyKey, Header(alias="idempotency-key")] = None,
+) -> Response[TransactionResponse]:
+    return created(money.transfer(body.payer, body.payee, body.value, idempotency_key))

@@ -1,0 +1,7 @@
+"""Time, in one place, always UTC."""
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,136 @@
+"""Move money: transfers between customers and deposits into an account.
+
+The seed's sequence, made atomic: check the request against the accounts (a cheap early
+answer), ask the external authorizer BEFORE anything is written, then ONE conditional
+TransactWriteItems debits, credits and records the transaction with its event. The
+write's conditions, not the early check, are what guarantee the balance.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from wallet.adapters.customers_store import CustomersStore
+from wallet.adapters.ledger_store import DuplicateTransaction, LedgerStore
+from wallet.domain.errors import CustomerNotActive, CustomerNotFound, IdempotencyKeyReused, WalletError
+from wallet.domain.ledger import (
+    Account,
+    Transaction,
+    TransactionKind,
+    check_transfer,
+    new_transaction,
+    transaction_id_for,
+)
+from wallet.events import TransactionCreated
+from wallet.observability import MetricUnit, metrics
+from wallet.service.clock import utc_now
+
+# How long a client should wait for the sync to open a new customer's account.
+ACCOUNT_OPENING_RETRY_AFTER_SECONDS = 1
+
+
+class Authorizer(Protocol):
+    def authorize(self) -> None:
+        """Return if the external authorizer allows; raise a WalletError otherwise."""
+
+
+@dataclass(frozen=True)
+class Movement:
+    transaction: Transaction
+    replayed: bool
+
+
+class MoneyMovement:
+    def __init__(
+        self,
+        ledger: LedgerStore,
+        customers: CustomersStore,
+        authorizer: Authorizer,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._ledger = ledger
+        self._customers = customers
+        self._authorizer = authorizer
+        self._now = now
+
+    def transfer(self, payer_id: str, payee_id: str, amount: int, idempotency_key: str | None) -> Movement:
+        return self._counted(TransactionKind.TRANSFER, payer_id, payee_id, amount, idempotency_key)
+
+    def deposit(self, customer_id: str, amount: int, idempotency_key: str | None) -> Movement:
+        return self._counted(TransactionKind.DEPOSIT, None, customer_id, amount, idempotency_key)
+
+    def _counted(
+        self, kind: TransactionKind, payer_id: str | None, payee_id: str, amount: int, key: str | None
+    ) -> Movement:
+        try:
+            movement = self._move(kind, payer_id, payee_id, amount, key)
+        except WalletError as rejection:
+            metrics.add_metric(
+                name=f"{kind.title()}Rejected_{rejection.code}", unit=MetricUnit.Count, value=1
+            )
+            raise
+        if not movement.replayed:
+            metrics.add_metric(name=f"{kind.title()}Committed", unit=MetricUnit.Count, value=1)
+        return movement
+
+    def _move(
+        self, kind: TransactionKind, payer_id: str | None, payee_id: str, amount: int, key: str | None
+    ) -> Movement:
+        candidate = new_transaction(
+            id=transaction_id_for(kind, key),
+            kind=kind,
+            payer_id=payer_id,
+            payee_id=payee_id,
+            amount=amount,
+            now=self._now(),
+        )
+        if key is not None and (original := self._ledger.transaction(candidate.id)) is not None:
+            return _replay(original, candidate)
+        if payer_id is not None:
+            payer = self._active_account(payer_id)
+            self._active_account(payee_id)
+            check_transfer(payer, payee_id, amount)
+            self._authorizer.authorize()
+        else:
+            self._active_account(payee_id)
+        try:
+            self._ledger.record(candidate, _created_event(candidate))
+        except DuplicateTransaction:
+            # A concurrent request with the same key won the race: answer as it did.
+            original = self._ledger.transaction(candidate.id)
+            if original is None:
+                raise
+            return _replay(original, candidate)
+        return Movement(candidate, replayed=False)
+
+    def _active_account(self, customer_id: str) -> Account:
+        account = self._ledger.account(customer_id)
+        if account is not None:
+            return account
+        if self._customers.get(customer_id) is None:
+            raise CustomerNotFound(f"customer {customer_id} does not exist")
+        raise CustomerNotActive(
+            f"customer {customer_id} is still being activated",
+            retry_after_seconds=ACCOUNT_OPENING_RETRY_AFTER_SECONDS,
+        )
+
+
+def _replay(original: Transaction, candidate: Transaction) -> Movement:
+    if not original.same_request_as(candidate):
+        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
+    return Movement(original, replayed=True)
+
+
+def _created_event(transaction: Transaction) -> TransactionCreated:
+    return TransactionCreated(
+        # Derived from the transaction id, so the event of a transaction is unique by construction.
+        event_id=str(uuid.uuid5(uuid.UUID(transaction.id), "TransactionCreated")),
+        occurred_at=transaction.created_at,
+        transaction_id=transaction.id,
+        kind=transaction.kind,
+        payer_id=transaction.payer_id,
+        payee_id=transaction.payee_id,
+        amount=transaction.amount,
+    )

@@ -1,0 +1,33 @@
+"""Configuration from the environment, validated once at cold start.
+
+The template sets these variables; endpoints are never configured here: boto3 and
+PynamoDB read the standard ``AWS_ENDPOINT_URL*`` variables themselves.
+"""
+
+import os
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _FromEnvironment(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        return cls.model_validate(dict(os.environ))
+
+
+class TableSettings(_FromEnvironment):
+    customers_table: str = Field(alias="CUSTOMERS_TABLE", min_length=3)
+    ledger_table: str = Field(alias="LEDGER_TABLE", min_length=3)
+
+
+class AuthorizerSettings(_FromEnvironment):
+    authorizer_url: str = Field(alias="AUTHORIZER_URL", pattern=r"^https?://")
+    timeout_seconds: float = Field(alias="AUTHORIZER_TIMEOUT_SECONDS", default=2.0, gt=0)
+
+
+class NotificationSettings(_FromEnvironment):
+    email_topic_arn: str = Field(alias="EMAIL_TOPIC_ARN")
+    sender_email: str = Field(alias="SENDER_EMAIL")
