@@ -54,3 +54,6 @@ build: $(STAMP) ## sam build (python3.13 from .python-version)
 
 clean: ## forget the local stack's state and build output (keeps the downloads cache)
 	rm -rf .local .aws-sam
+
+invoke: $(STAMP) ## invoke a function deployed by `make run`: make invoke FUNCTION=send_money EVENT=events/send_money.json
+	$(BIN)/python -m devstack.invoke $(FUNCTION) $(EVENT)

@@ -1,0 +1,52 @@
+"""``make run``: the whole system on this machine, no Docker, no AWS account.
+
+ministack (the local AWS) on 127.0.0.1:4566 with its state in .local/, the app deployed to
+it with SAM exactly as to AWS, the authorizer stub, and the API on 127.0.0.1:3000.
+Ctrl-C stops everything.
+"""
+
+import os
+import signal
+import threading
+import time
+from types import FrameType
+
+from devstack.config import LocalStack
+from devstack.logs import LogFollower
+from devstack.stack import running_stack
+
+
+def say(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+def function_names(outputs: dict[str, str]) -> dict[str, str]:
+    """Short name -> deployed name, from the outputs named ``<Name>FunctionName``."""
+    suffix = "FunctionName"
+    return {key.removesuffix(suffix): value for key, value in outputs.items() if key.endswith(suffix)}
+
+
+def main() -> None:
+    stack = LocalStack()
+    # This process and everything it starts talk to ministack, never to an AWS account.
+    os.environ.update(stack.aws_environment())
+    started = time.monotonic()
+    stopping = threading.Event()
+
+    def stop(_signal: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    with running_stack(stack, stack.state_dir, say) as running:
+        follower = LogFollower(stack.endpoint, function_names(running.outputs), say).start()
+        say(f"ready in {time.monotonic() - started:.0f} s; e-mails: {stack.endpoint}/_ministack/ses/messages")
+        say("Ctrl-C stops everything")
+        stopping.wait()
+        say("stopping")
+        follower.stop()
+    say("stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Where the local stack lives: ports, folders, the stack's name. Override ports by environment."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    endpoint_port: int = int(os.environ.get("WALLET_ENDPOINT_PORT", "4566"))
+    api_port: int = int(os.environ.get("WALLET_API_PORT", "3000"))
+    authorizer_port: int = int(os.environ.get("WALLET_AUTHORIZER_PORT", "3001"))
+    stack_name: str = os.environ.get("WALLET_STACK_NAME", "wallet")
+    state_dir: Path = ROOT / ".local" / "ministack-state"
+    log_dir: Path = ROOT / ".local" / "logs"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.endpoint_port}"
+
+    @property
+    def authorizer_url(self) -> str:
+        return f"http://127.0.0.1:{self.authorizer_port}/"
+
+    def aws_environment(self) -> dict[str, str]:
+        """What boto3 and the SAM CLI need to talk to ministack instead of AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "SAM_CLI_TELEMETRY": "0",
+        }
+
+
+def ministack_environment(port: int, state_dir: Path | None = None) -> dict[str, str]:
+    """ministack on loopback only, with no listeners beyond its gateway port."""
+    # Workers unpack each function into TMPDIR and leave it behind (docs/local-stack.md, G9):
+    # keep that inside .local/, which `make clean` removes.
+    scratch = ROOT / ".local" / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    environment = {
+        "TMPDIR": str(scratch),
+        "BIND_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(port),
+        "IOT_MTLS_ENABLED": "0",
+        "SFTP_ENABLED": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    if state_dir is not None:
+        environment |= {"PERSIST_STATE": "1", "STATE_DIR": str(state_dir)}
+    return environment

@@ -1,0 +1,87 @@
+"""The API at http://127.0.0.1:3000, the address ``sam local start-api`` users know.
+
+A thin pass-through to the HTTP API's execute-api on ministack: method, path, query,
+headers and body go through untouched, and so does the answer. The only other path is
+``/_local/authorizer``, which reaches the stub of the external authorizer.
+"""
+
+import http.client
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+# Hop-by-hop headers belong to one connection, not to the request (RFC 9110, 7.6.1).
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+    "te",
+    "trailer",
+}
+LOCAL_AUTHORIZER_PATH = "/_local/authorizer"
+
+
+class Gateway:
+    def __init__(self, port: int, execute_api_url: str, authorizer_url: str) -> None:
+        self._execute_api = urlsplit(execute_api_url)
+        self._authorizer = urlsplit(authorizer_url)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> "Gateway":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class PassThrough(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                gateway.forward(self)
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+
+            def log_message(self, format: str, *args: object) -> None:
+                """The functions' own logs say what happened; the gateway stays quiet."""
+
+        return PassThrough
+
+    def forward(self, request: BaseHTTPRequestHandler) -> None:
+        if request.path.startswith(LOCAL_AUTHORIZER_PATH):
+            target, path = self._authorizer, request.path
+        else:
+            target, path = self._execute_api, self._execute_api.path + request.path
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else None
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | {"host"}}
+        connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=60)
+        try:
+            connection.request(request.command, path, body=body, headers=headers)
+            answer = connection.getresponse()
+            payload = answer.read()
+            request.send_response(answer.status, answer.reason)
+            for name, value in answer.getheaders():
+                if name.lower() not in _HOP_BY_HOP | {"content-length"}:
+                    request.send_header(name, value)
+            request.send_header("Content-Length", str(len(payload)))
+            request.end_headers()
+            if request.command != "HEAD":
+                request.wfile.write(payload)
+        except OSError:
+            request.send_error(502, "the local AWS (ministack) did not answer")
+        finally:
+            connection.close()

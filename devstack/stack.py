@@ -1,0 +1,60 @@
+"""The whole local system as one context manager: ministack, the app deployed, the stub, the API.
+
+``make run`` uses it on the fixed ports; the end-to-end tests use it on free ports.
+"""
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.authorizer_stub import AuthorizerStub
+from devstack.config import LocalStack, ministack_environment
+from devstack.deploy import deploy, verify
+from devstack.gateway import Gateway
+from devstack.processes import Server, answers
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    config: LocalStack
+    ministack: Server
+    authorizer: AuthorizerStub
+    gateway: Gateway
+    outputs: dict[str, str]
+
+    @property
+    def api_url(self) -> str:
+        return self.gateway.url
+
+
+def start_ministack(stack: LocalStack, state_dir: Path | None) -> Server:
+    command = [sys.executable, "-m", "devstack.ministack_gaps"]
+    environment = ministack_environment(stack.endpoint_port, state_dir)
+    server = Server(
+        f"ministack-{stack.endpoint_port}", command, stack.endpoint_port, stack.log_dir, environment
+    )
+    return server.start(answers("/_ministack/health"))
+
+
+@contextmanager
+def running_stack(
+    stack: LocalStack, state_dir: Path | None, say: Callable[[str], None]
+) -> Iterator[RunningStack]:
+    with (
+        start_ministack(stack, state_dir) as ministack,
+        AuthorizerStub(port=stack.authorizer_port) as authorizer,
+    ):
+        where = f"state in {state_dir}" if state_dir else "state in memory"
+        say(f"ministack (local AWS) on {ministack.url}, {where}, log {ministack.log_path}")
+        say(f"authorizer stub on {authorizer.url} (PUT /_local/authorizer on the API switches it)")
+        outputs = deploy(stack, say)
+        verify(stack, say)
+        execute_api = f"{stack.endpoint}/_aws/execute-api/{outputs['ApiId']}"
+        gateway = Gateway(stack.api_port, execute_api, authorizer.url).start()
+        say(f"API on {gateway.url} -> {execute_api}")
+        try:
+            yield RunningStack(stack, ministack, authorizer, gateway, outputs)
+        finally:
+            gateway.stop()
