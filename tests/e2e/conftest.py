@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import LocalStack
+from devstack.gateway import Gateway
 from devstack.processes import free_port
 from devstack.stack import running_stack
 
@@ -94,7 +96,8 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
         yield Api(attached.rstrip("/"))
         return
     if request.config.getoption("--stack") == "localstack":
-        pytest.skip("LocalStack needs Docker: run it with localstack/docker-compose.yml, then attach")
+        yield from _localstack_api()
+        return
     config = LocalStack(
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name="wallet-e2e"
     )
@@ -105,6 +108,29 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     finally:
         for name in config.aws_environment():
             os.environ.pop(name, None)
+
+
+def _localstack_api() -> Iterator[Api]:
+    """The stack deployed to LocalStack by localstack/README.md's commands (needs Docker).
+
+    The authorizer stub runs here on 3001 (the functions reach it as host.docker.internal),
+    and the same pass-through gateway fronts LocalStack's execute-api.
+    """
+    import boto3
+    from localstack_client.config import get_service_endpoint
+
+    endpoint = get_service_endpoint("cloudformation")
+    stack = boto3.client("cloudformation", endpoint_url=endpoint).describe_stacks(StackName="wallet")[
+        "Stacks"
+    ][0]
+    api_id = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "ApiId")
+    execute_api = f"http://{api_id}.execute-api.localhost.localstack.cloud:4566"
+    with AuthorizerStub(host="0.0.0.0", port=3001) as stub:  # noqa: S104 - the containers must reach it
+        gateway = Gateway(free_port(), execute_api, stub.url).start()
+        try:
+            yield Api(gateway.url)
+        finally:
+            gateway.stop()
 
 
 @pytest.fixture(autouse=True)
