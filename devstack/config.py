@@ -37,7 +37,11 @@ class LocalStack:
 
 
 def ministack_environment(port: int, state_dir: Path | None = None) -> dict[str, str]:
-    """ministack on loopback only, with no listeners beyond its gateway port."""
+    """ministack's whole environment: loopback only, no listeners beyond its gateway port.
+
+    Functions inherit ministack's environment (docs/local-stack.md, G8), so no endpoint
+    variable of this process may leak into it: ministack then points them at itself.
+    """
     # Workers unpack each function into TMPDIR and leave it behind (docs/local-stack.md, G9):
     # keep that inside .local/, which `make clean` removes.
     scratch = ROOT / ".local" / "tmp"
@@ -52,4 +56,5 @@ def ministack_environment(port: int, state_dir: Path | None = None) -> dict[str,
     }
     if state_dir is not None:
         environment |= {"PERSIST_STATE": "1", "STATE_DIR": str(state_dir)}
-    return environment
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    return inherited | environment

@@ -68,7 +68,13 @@ def verify(stack: LocalStack, say: Say) -> None:
 
 
 def _client(service: str, stack: LocalStack) -> Any:
-    return boto3.session.Session().client(service, endpoint_url=stack.endpoint, region_name="us-east-1")  # type: ignore[call-overload]
+    environment = stack.aws_environment()
+    session = boto3.session.Session(
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        region_name=environment["AWS_REGION"],
+    )
+    return session.client(service, endpoint_url=stack.endpoint)  # type: ignore[call-overload]
 
 
 def _function_problem(stack: LocalStack, name: str) -> str | None:
@@ -77,10 +83,9 @@ def _function_problem(stack: LocalStack, name: str) -> str | None:
 
 
 def _table_problem(stack: LocalStack, name: str) -> str | None:
+    # Streams are checked through the mappings that read them.
     table = _client("dynamodb", stack).describe_table(TableName=name)["Table"]
-    if table["TableStatus"] != "ACTIVE":
-        return f"status {table['TableStatus']}"
-    return None if table.get("StreamSpecification", {}).get("StreamEnabled") else "no stream"
+    return None if table["TableStatus"] == "ACTIVE" else f"status {table['TableStatus']}"
 
 
 def _mapping_problem(stack: LocalStack, uuid: str) -> str | None:

@@ -36,7 +36,10 @@ def answers(path: str) -> Callable[[str], bool]:
 
 
 class Server:
-    """A child process serving on 127.0.0.1:port, up once its readiness check says so."""
+    """A child process serving on 127.0.0.1:port, up once its readiness check says so.
+
+    ``env`` is its whole environment (this process's own when None).
+    """
 
     def __init__(
         self, name: str, command: list[str], port: int, log_dir: Path, env: dict[str, str] | None = None
@@ -46,7 +49,7 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = log_dir / f"{name}.log"
         self._command = command
-        self._env = {**os.environ, **(env or {})}
+        self._env = dict(os.environ) if env is None else env
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
-from wallet.api import deposits, queries, registration, transfers
+from wallet.api import deposits, queries, registration, statement, transfers
 from wallet.api.http import build_resolver
 
 router = Router()
@@ -16,7 +16,9 @@ router = Router()
 
 @cache
 def openapi_spec() -> str:
-    every_route = build_resolver(registration.router, transfers.router, deposits.router, queries.router)
+    every_route = build_resolver(
+        registration.router, transfers.router, deposits.router, queries.router, statement.router
+    )
     return every_route.get_openapi_json_schema(
         title="wallet",
         version="1.0.0",

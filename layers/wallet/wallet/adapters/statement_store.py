@@ -1,0 +1,204 @@
+"""Statements and their notification state, in the customers table.
+
+One item per (customer, transaction): ``pk = CUSTOMER#<id>`` next to the profile, and a sort
+key that sorts by time then transaction id, so a customer's statement is one Query read
+backwards (newest first). Both parties' entries are written in ONE TransactWriteItems with
+``attribute_not_exists``: a replayed event changes nothing. An entry whose e-mail has not
+been handed to the email bus yet sits in the sparse ``pending`` index
+(``pending_kind = "notification"``), where the sweeper finds what a crash left behind.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+
+from wallet.adapters.dynamodb import Transaction as StoreTransaction
+from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry, new_connection
+from wallet.adapters.outbox import KeyedItem
+from wallet.domain.ledger import TransactionKind
+from wallet.domain.statements import Direction, StatementEntry
+
+STATEMENT_ENTITY = "statement_entry"
+NOTIFICATION_PENDING = "notification"
+_ENTRY_PREFIX = "ENTRY#"
+_CUSTOMER_PREFIX = "CUSTOMER#"
+# Fixed width, always UTC: sort keys must sort as the instants they name.
+_SORTABLE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class InvalidCursor(ValueError):
+    """The cursor was not produced by this API for this customer."""
+
+
+class StatementEntryItem(KeyedItem):
+    transaction_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    direction = UnicodeAttribute()
+    amount = NumberAttribute()
+    counterparty_id = UnicodeAttribute(null=True)
+    occurred_at = UTCDateTimeAttribute()
+    notification_id = UnicodeAttribute()
+    notification_status = UnicodeAttribute()
+    recorded_at = UTCDateTimeAttribute()
+    notified_at = UTCDateTimeAttribute(null=True)
+
+    @classmethod
+    def key(cls, customer_id: str, occurred_at: datetime, transaction_id: str) -> Self:
+        when = occurred_at.astimezone(UTC).strftime(_SORTABLE_TIME)
+        return cls(pk=f"{_CUSTOMER_PREFIX}{customer_id}", sk=f"{_ENTRY_PREFIX}{when}#{transaction_id}")
+
+    @classmethod
+    def key_of(cls, entry: StatementEntry) -> Self:
+        return cls.key(entry.customer_id, entry.occurred_at, entry.transaction_id)
+
+    @classmethod
+    def pending_entry(cls, entry: StatementEntry, now: datetime) -> Self:
+        item = cls.key_of(entry)
+        item.entity = STATEMENT_ENTITY
+        item.transaction_id = entry.transaction_id
+        item.kind = entry.kind.value
+        item.direction = entry.direction.value
+        item.amount = entry.amount
+        item.counterparty_id = entry.counterparty_id
+        item.occurred_at = entry.occurred_at
+        item.notification_id = entry.notification_id
+        item.notification_status = "pending"
+        item.recorded_at = now
+        item.pending_kind = NOTIFICATION_PENDING
+        item.pending_since = now.isoformat()
+        return item
+
+    def to_domain(self) -> StatementEntry:
+        return StatementEntry(
+            customer_id=self.pk.removeprefix(_CUSTOMER_PREFIX),
+            transaction_id=self.transaction_id,
+            kind=TransactionKind(self.kind),
+            direction=Direction(self.direction),
+            amount=int(self.amount),
+            counterparty_id=self.counterparty_id,
+            occurred_at=self.occurred_at,
+        )
+
+    @property
+    def notification_pending(self) -> bool:
+        return self.pending_kind == NOTIFICATION_PENDING
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    entries: list[StatementEntry]
+    next_cursor: str | None
+
+
+STATEMENT_MODELS = (StatementEntryItem,)
+
+
+class StatementStore:
+    def __init__(self, table_name: str, host: str | None = None) -> None:
+        bind_models(STATEMENT_MODELS, table_name, host)
+        self._connection = new_connection(host)
+
+    def record(self, entries: Sequence[StatementEntry], now: datetime) -> bool:
+        """Write every party's entry in ONE transaction; False if they were already written.
+
+        The entries of a transaction are only ever written together, so "one exists" means
+        "all exist": a replay is a no-op.
+        """
+        statement = StoreTransaction()
+        for position, entry in enumerate(entries):
+            item = StatementEntryItem.pending_entry(entry, now)
+            statement.put(f"entry{position}", item, StatementEntryItem.pk.does_not_exist())
+        try:
+            commit_with_retry(statement, self._connection)
+        except TransactionCancelled:
+            return False
+        return True
+
+    def still_pending(self, entries: Sequence[StatementEntry]) -> list[StatementEntry]:
+        """Those of ``entries`` whose notification has not been handed to the bus yet."""
+        pending = []
+        for entry in entries:
+            key = StatementEntryItem.key_of(entry)
+            try:
+                item = StatementEntryItem.get(key.pk, key.sk, consistent_read=True)
+            except StatementEntryItem.DoesNotExist:
+                continue
+            if item.notification_pending:
+                pending.append(entry)
+        return pending
+
+    def mark_notified(self, entry: StatementEntry, now: datetime) -> None:
+        """Leave the pending index; repeating it is harmless."""
+        StatementEntryItem.key_of(entry).update(
+            actions=[
+                StatementEntryItem.notification_status.set("sent"),
+                StatementEntryItem.notified_at.set(now),
+                StatementEntryItem.pending_kind.remove(),
+                StatementEntryItem.pending_since.remove(),
+            ],
+            condition=StatementEntryItem.pk.exists(),
+        )
+
+    def pending_notifications(self, older_than: datetime, limit: int = 100) -> list[StatementEntry]:
+        """Entries whose notification is pending since before ``older_than``, oldest first."""
+        query = StatementEntryItem.pending.query(
+            NOTIFICATION_PENDING, StatementEntryItem.pending_since < older_than.isoformat(), limit=limit
+        )
+        return [item.to_domain() for item in query if isinstance(item, StatementEntryItem)]
+
+    def oldest_pending_since(self) -> datetime | None:
+        """When the longest-waiting notification became pending; None if none waits."""
+        query = StatementEntryItem.pending.query(NOTIFICATION_PENDING, limit=1)
+        for item in query:
+            if item.pending_since is not None:
+                return datetime.fromisoformat(item.pending_since)
+        return None
+
+    def page(self, customer_id: str, limit: int, cursor: str | None) -> StatementPage:
+        """One page of a customer's statement, newest first."""
+        pk = f"{_CUSTOMER_PREFIX}{customer_id}"
+        start = decode_cursor(cursor, pk) if cursor is not None else None
+        query = StatementEntryItem.query(
+            pk,
+            StatementEntryItem.sk.startswith(_ENTRY_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        entries = [item.to_domain() for item in query]
+        last_key = query.last_evaluated_key
+        return StatementPage(entries, encode_cursor(last_key) if last_key else None)
+
+
+def encode_cursor(last_evaluated_key: dict[str, Any]) -> str:
+    """Opaque to clients: base64url of the LastEvaluatedKey's JSON."""
+    text = json.dumps(last_evaluated_key, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, pk: str) -> dict[str, Any]:
+    """The LastEvaluatedKey back; only one of this customer's statement keys is accepted."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key = json.loads(text)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise InvalidCursor("cursor is not valid") from error
+    if not isinstance(key, dict) or set(key) != {"pk", "sk"}:
+        raise InvalidCursor("cursor is not valid")
+    if key["pk"] != {"S": pk} or not _is_entry_key(key["sk"]):
+        raise InvalidCursor("cursor does not belong to this statement")
+    return key
+
+
+def _is_entry_key(value: object) -> bool:
+    if not isinstance(value, dict) or set(value) != {"S"}:
+        return False
+    sk = value["S"]
+    return isinstance(sk, str) and sk.startswith(_ENTRY_PREFIX) and len(sk) < 256

@@ -1,0 +1,88 @@
+"""Statements: apply a TransactionCreated to both parties' statements, and read them back.
+
+``apply_transaction_created`` is the seed's background worker for one event, step by step:
+write the statement entries (one transaction, idempotent), mark the event processed in the
+ledger, publish the notifications still pending, mark them sent. Each step is idempotent,
+so a stream retry or the sweeper can start over at any point after a crash.
+"""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from wallet.adapters.statement_store import StatementPage
+from wallet.domain.customers import Customer
+from wallet.domain.errors import CustomerNotFound
+from wallet.domain.statements import StatementEntry, statement_entries
+from wallet.events import TransactionCreated
+from wallet.observability import logger
+from wallet.service.clock import utc_now
+from wallet.service.notifications import EmailBus, NotificationState, publish_pending
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+class Statements(NotificationState, Protocol):
+    def record(self, entries: Sequence[StatementEntry], now: datetime) -> bool: ...
+
+
+class EventLog(Protocol):
+    def mark_event_processed(self, event_id: str, now: datetime) -> None: ...
+
+
+def entries_of(event: TransactionCreated) -> list[StatementEntry]:
+    return statement_entries(
+        transaction_id=event.transaction_id,
+        kind=event.kind,
+        payer_id=event.payer_id,
+        payee_id=event.payee_id,
+        amount=event.amount,
+        occurred_at=event.occurred_at,
+    )
+
+
+def record_statement(
+    event: TransactionCreated, statements: Statements, now: Callable[[], datetime] = utc_now
+) -> bool:
+    """Step 1: both parties' entries, atomically; False for a replay."""
+    return statements.record(entries_of(event), now())
+
+
+def apply_transaction_created(
+    event: TransactionCreated,
+    ledger: EventLog,
+    statements: Statements,
+    bus: EmailBus,
+    now: Callable[[], datetime] = utc_now,
+) -> None:
+    """All of the seed's steps for one TransactionCreated, in its order."""
+    written = record_statement(event, statements, now)
+    ledger.mark_event_processed(event.event_id, now())
+    published = publish_pending(entries_of(event), statements, bus, now)
+    logger.info(
+        "transaction created applied",
+        extra={"transaction_id": event.transaction_id, "written": written, "published": published},
+    )
+
+
+class StatementReader(Protocol):
+    def page(self, customer_id: str, limit: int, cursor: str | None) -> StatementPage: ...
+
+
+class ProfileReader(Protocol):
+    def get(self, customer_id: str) -> Customer | None: ...
+
+
+class StatementQueries:
+    def __init__(self, profiles: ProfileReader, statements: StatementReader) -> None:
+        self._profiles = profiles
+        self._statements = statements
+
+    def page(
+        self, customer_id: str, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> StatementPage:
+        """Newest first; raises CustomerNotFound, or InvalidCursor for a cursor not ours."""
+        if self._profiles.get(customer_id) is None:
+            raise CustomerNotFound(f"customer {customer_id} does not exist")
+        return self._statements.page(customer_id, limit, cursor)

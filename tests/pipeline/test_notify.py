@@ -1,0 +1,107 @@
+"""The notify handler on messages SNS really delivered: one e-mail per notification."""
+
+import json
+from typing import Any
+
+import boto3
+
+from devstack.redrive import redrive
+from tests.pipeline.conftest import Parties, PipelineStack, sample
+from wallet.adapters.customers_store import CustomerItem
+from wallet.domain.customers import Customer, CustomerStatus, CustomerType
+from wallet.service.notifications import Notification
+
+
+def _transfer_notifications(stack: PipelineStack, parties: Parties) -> list[dict[str, Any]]:
+    stack.money().transfer(parties.alice.id, parties.bob.id, 123_456, None)
+    assert stack.sync(stack.new_outbox_records(stack.tables.ledger)) == []
+    messages = stack.queued_messages(expected=3)
+    return [m for m in messages if m["messageAttributes"]["kind"]["stringValue"] == "transfer"]
+
+
+def test_a_duplicate_delivery_sends_one_email(stack: PipelineStack, parties: Parties) -> None:
+    payer_receipt, payee_confirmation = sorted(
+        _transfer_notifications(stack, parties), key=lambda m: m["messageAttributes"]["role"]["stringValue"]
+    )
+
+    assert stack.notify([payee_confirmation]) == []
+    assert stack.notify([payee_confirmation, payer_receipt, payer_receipt]) == []
+    assert stack.notify([payee_confirmation]) == []
+
+    [confirmation] = stack.emails_to(parties.bob.email)
+    assert confirmation["Subject"] == "Você recebeu R$ 1.234,56"
+    transfer_receipts = [m for m in stack.emails_to(parties.alice.email) if "enviou" in m["Subject"]]
+    assert len(transfer_receipts) == 1
+    assert "Você enviou R$ 1.234,56 para Bob." in transfer_receipts[0]["BodyText"]
+
+
+def test_a_failed_send_is_reported_and_retried_later(
+    stack: PipelineStack, parties: Parties, monkeypatch: Any
+) -> None:
+    notifications = _transfer_notifications(stack, parties)
+    monkeypatch.setenv("SENDER_EMAIL", "nobody@unverified.invalid")
+
+    failed = stack.notify(notifications)
+
+    assert sorted(failed) == sorted(m["messageId"] for m in notifications)
+    assert stack.emails_to(parties.bob.email, expected=0) == []
+    assert stack.idempotency_records() == []  # nothing remembered as sent
+
+    # The queue redelivers; the sender is fixed by then: exactly one e-mail each.
+    monkeypatch.setenv("SENDER_EMAIL", stack.sender)
+    assert stack.notify(notifications) == []
+    assert stack.notify(notifications) == []
+    assert len(stack.emails_to(parties.bob.email)) == 1
+    assert {r["status"]["S"] for r in stack.idempotency_records()} == {"COMPLETED"}
+
+
+def test_the_sample_events_run_end_to_end(stack: PipelineStack) -> None:
+    """events/*.json, as `sam local invoke -e` sends them, against real tables."""
+    stream_record = sample("sync_stream")["Records"][0]
+    boto3.client("dynamodb").put_item(
+        TableName=stack.tables.ledger, Item=stream_record["dynamodb"]["NewImage"]
+    )
+    assert stack.sync([stream_record]) == []
+
+    message = sample("notify_sqs")["Records"][0]
+    notification = Notification.model_validate_json(message["body"])
+    assert notification.counterparty_id is not None
+    for customer_id, name in ((notification.customer_id, "Bob"), (notification.counterparty_id, "Alice")):
+        _put_profile(stack, customer_id, name)
+    assert stack.notify([message]) == []
+    [email] = stack.emails_to(f"{notification.customer_id}@example.com")
+    assert email["Subject"] == "Você recebeu R$ 100,50"
+
+    published = stack.queued_messages(expected=2)
+    assert json.loads(message["body"]) in [json.loads(m["body"]) for m in published]
+
+
+def _put_profile(stack: PipelineStack, customer_id: str, name: str) -> None:
+    customer = Customer(
+        id=customer_id,
+        name=name,
+        email=f"{customer_id}@example.com",
+        document="52998224725",
+        type=CustomerType.INDIVIDUAL,
+        status=CustomerStatus.ACTIVE,
+        created_at=Notification.model_validate_json(sample("notify_sqs")["Records"][0]["body"]).occurred_at,
+    )
+    CustomerItem.from_domain(customer).save()
+
+
+def test_redrive_moves_dead_letters_back_to_the_queue(stack: PipelineStack) -> None:
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=f"dlq-{stack.idempotency_table}")["QueueUrl"]
+    for n in range(12):
+        sqs.send_message(
+            QueueUrl=dlq_url,
+            MessageBody=json.dumps({"n": n}),
+            MessageAttributes={"role": {"DataType": "String", "StringValue": "payee"}},
+        )
+
+    assert redrive(dlq_url, stack.queue_url) == 12
+
+    moved = stack.queued_messages(expected=12)
+    assert sorted(json.loads(m["body"])["n"] for m in moved) == list(range(12))
+    assert {m["messageAttributes"]["role"]["stringValue"] for m in moved} == {"payee"}
+    assert sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=0).get("Messages", []) == []

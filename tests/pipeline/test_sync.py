@@ -1,0 +1,144 @@
+"""The sync handler on real stream records: statements, activation, notifications, failures."""
+
+import json
+from typing import Any
+
+import boto3
+
+from tests.pipeline.conftest import Parties, PipelineStack, sample
+from wallet.domain.customers import CustomerStatus
+from wallet.domain.ledger import TransactionKind
+from wallet.domain.statements import Direction
+from wallet.events import TransactionCreated, parse_event
+from wallet.service.statements import record_statement
+
+
+def _outbox_status(stack: PipelineStack, event_id: str) -> dict[str, Any]:
+    key = {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
+    item: dict[str, Any] = boto3.client("dynamodb").get_item(
+        TableName=stack.tables.ledger, Key=key, ConsistentRead=True
+    )["Item"]
+    return item
+
+
+def _event_of(record: dict[str, Any]) -> TransactionCreated:
+    event = parse_event(record["dynamodb"]["NewImage"]["payload"]["S"])
+    assert isinstance(event, TransactionCreated)
+    return event
+
+
+def test_registration_activates_the_customer(stack: PipelineStack, parties: Parties) -> None:
+    for customer in (parties.alice, parties.bob):
+        profile = stack.customers.get(customer.id)
+        assert profile is not None and profile.status is CustomerStatus.ACTIVE
+        assert stack.ledger.account(customer.id) is not None
+
+
+def test_transfer_reaches_both_statements_and_the_payee_mailbox(
+    stack: PipelineStack, parties: Parties
+) -> None:
+    alice, bob = parties.alice, parties.bob
+    stack.money().transfer(alice.id, bob.id, 2_550, None)
+    records = stack.new_outbox_records(stack.tables.ledger)
+    assert [_event_of(r).kind for r in records] == [TransactionKind.DEPOSIT, TransactionKind.TRANSFER]
+
+    assert stack.sync(records) == []
+
+    transfer = _event_of(records[1])
+    alice_statement = stack.statement_of(alice.id)
+    assert [(e.kind, e.direction, e.amount) for e in alice_statement] == [
+        (TransactionKind.TRANSFER, Direction.DEBIT, 2_550),
+        (TransactionKind.DEPOSIT, Direction.CREDIT, 500_000),
+    ]
+    bob_entry = stack.statement_of(bob.id)
+    assert [(e.transaction_id, e.direction, e.counterparty_id) for e in bob_entry] == [
+        (transfer.transaction_id, Direction.CREDIT, alice.id)
+    ]
+    assert _outbox_status(stack, transfer.event_id)["status"] == {"S": "processed"}
+    assert stack.pending_notifications() == []
+
+    messages = stack.queued_messages(expected=3)
+    published = {
+        (m["messageAttributes"]["kind"]["stringValue"], m["messageAttributes"]["role"]["stringValue"])
+        for m in messages
+    }
+    assert published == {("deposit", "payee"), ("transfer", "payer"), ("transfer", "payee")}
+    assert len({json.loads(m["body"])["notification_id"] for m in messages}) == 3
+
+    assert stack.notify(messages) == []
+    [confirmation] = stack.emails_to(bob.email)
+    assert confirmation["Source"] == stack.sender
+    assert "R$ 25,50" in confirmation["Subject"]
+    assert "Alice enviou R$ 25,50 para você." in confirmation["BodyText"]
+    receipts = stack.emails_to(alice.email, expected=2)
+    assert sorted(m["Subject"] for m in receipts) == [
+        "Comprovante: você enviou R$ 25,50",
+        "Depósito de R$ 5.000,00 recebido",
+    ]
+
+
+def test_a_duplicate_stream_delivery_changes_nothing(stack: PipelineStack, parties: Parties) -> None:
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    records = stack.new_outbox_records(stack.tables.ledger)
+    assert stack.sync(records) == []
+    assert len(stack.queued_messages(expected=3)) == 3
+
+    assert stack.sync(records) == []
+
+    assert len(stack.statement_of(parties.alice.id)) == 2
+    assert len(stack.statement_of(parties.bob.id)) == 1
+    assert stack.queued_messages(expected=0) == []
+
+
+def test_a_poison_record_fails_alone(stack: PipelineStack, parties: Parties) -> None:
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    deposit, transfer = stack.new_outbox_records(stack.tables.ledger)
+    poison = json.loads(json.dumps(transfer))
+    poison["dynamodb"]["NewImage"]["payload"] = {"S": "{not json"}
+    poison["dynamodb"]["SequenceNumber"] = "999999999999999999999"
+
+    assert stack.sync([deposit, poison, transfer]) == ["999999999999999999999"]
+
+    assert len(stack.statement_of(parties.alice.id)) == 2
+    assert len(stack.queued_messages(expected=3)) == 3
+
+
+def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, parties: Parties) -> None:
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    deposit, transfer = stack.new_outbox_records(stack.tables.ledger)
+    event = _event_of(transfer)
+    # The sync wrote the statement entries, then died before marking the event processed.
+    assert record_statement(event, stack.statements)
+    assert _outbox_status(stack, event.event_id)["status"] == {"S": "pending"}
+
+    report = stack.invoke("sweeper", sample("sweeper_schedule"))
+
+    assert report["events_applied"] == 2 and report["events_failed"] == 0
+    assert report["oldest_pending_outbox_age_seconds"] == 0
+    assert _outbox_status(stack, event.event_id)["status"] == {"S": "processed"}
+    assert len(stack.statement_of(parties.alice.id)) == 2
+    assert len(stack.statement_of(parties.bob.id)) == 1
+    assert stack.pending_notifications() == []
+    assert len(stack.queued_messages(expected=3)) == 3
+    # A late stream delivery of the same records, and another sweep: nothing new.
+    assert stack.sync([deposit, transfer]) == []
+    assert stack.invoke("sweeper", sample("sweeper_schedule"))["events_applied"] == 0
+    assert stack.queued_messages(expected=0) == []
+
+
+def test_the_sweeper_publishes_notifications_a_crash_left_pending(
+    stack: PipelineStack, parties: Parties
+) -> None:
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    for record in stack.new_outbox_records(stack.tables.ledger):
+        # Statement written and event marked, then a crash before anything was published.
+        event = _event_of(record)
+        record_statement(event, stack.statements)
+        stack.ledger.mark_event_processed(event.event_id, event.occurred_at)
+    assert len(stack.pending_notifications()) == 3
+
+    report = stack.invoke("sweeper", sample("sweeper_schedule"))
+
+    assert (report["events_applied"], report["notifications_published"]) == (0, 3)
+    assert stack.pending_notifications() == []
+    assert len(stack.queued_messages(expected=3)) == 3
