@@ -42,6 +42,7 @@ class Answer:
 @dataclass(frozen=True)
 class Api:
     url: str
+    aws_url: str
 
     def call(
         self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
@@ -64,6 +65,12 @@ class Api:
 
     def get(self, path: str) -> Answer:
         return self.call("GET", path)
+
+    def emails_to(self, address: str) -> list[dict[str, Any]]:
+        """What the local AWS's SES sent to ``address`` (ministack's capture endpoint)."""
+        with urllib.request.urlopen(f"{self.aws_url}/_ministack/ses/messages", timeout=10) as response:
+            sent: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
+        return [message for messages in sent.values() for message in messages if address in message["To"]]
 
     def authorizer(self, mode: str, error_rate: float = 0.0) -> None:
         answer = self.call("PUT", "/_local/authorizer", {"mode": mode, "error_rate": error_rate})
@@ -93,7 +100,7 @@ def eventually[T](probe: Callable[[], T | None], timeout_seconds: float = 30) ->
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     attached = os.environ.get("WALLET_E2E_API_URL")
     if attached:
-        yield Api(attached.rstrip("/"))
+        yield Api(attached.rstrip("/"), os.environ.get("WALLET_E2E_AWS_URL", "http://127.0.0.1:4566"))
         return
     if request.config.getoption("--stack") == "localstack":
         yield from _localstack_api()
@@ -101,13 +108,8 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     config = LocalStack(
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name="wallet-e2e"
     )
-    os.environ.update(config.aws_environment())
-    try:
-        with running_stack(config, None, print) as running:
-            yield Api(running.api_url)
-    finally:
-        for name in config.aws_environment():
-            os.environ.pop(name, None)
+    with running_stack(config, None, print) as running:
+        yield Api(running.api_url, config.endpoint)
 
 
 def _localstack_api() -> Iterator[Api]:
@@ -128,7 +130,7 @@ def _localstack_api() -> Iterator[Api]:
     with AuthorizerStub(host="0.0.0.0", port=3001) as stub:  # noqa: S104 - the containers must reach it
         gateway = Gateway(free_port(), execute_api, stub.url).start()
         try:
-            yield Api(gateway.url)
+            yield Api(gateway.url, endpoint)
         finally:
             gateway.stop()
 

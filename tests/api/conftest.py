@@ -1,0 +1,293 @@
+"""The API as a client sees it: v2 events into the functions' real handlers, on real tables.
+
+Each test module gets fresh tables on ministack and the environment the template gives the
+functions; the handlers' cached dependencies are rebuilt from it, and live on like a warm
+container's. Tests stay independent: each registers its own customers, and every "wrote
+nothing" check compares the tables before and after. The only stand-in is the external
+authorizer, which is the local stub over real HTTP. Accounts are opened the way the sync
+opens them: the CustomerRegistered event is read back from the customers table's outbox and
+applied with ``apply_customer_registered``.
+"""
+
+import io
+import itertools
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from mypy_boto3_dynamodb import DynamoDBClient
+
+from devstack.authorizer_stub import AuthorizerStub
+from tests.conftest import Tables, create_tables
+from tests.support.lambda_events import ApiResponse, http_event, invoke
+from tests.support.servers import Server
+from wallet.api import dependencies
+from wallet.events import CustomerRegistered, parse_event
+from wallet.observability import logger
+from wallet.service.sync import apply_customer_registered
+
+_CPF_BASES = itertools.count(200_000_001)
+_CNPJ_BASES = itertools.count(20_000_001)
+_EMAILS = itertools.count(1)
+_CNPJ_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+
+ERROR_KEYS = {"error", "message", "details"}
+# Failures the contract allows to be 5xx: a dependency is down, never the request's fault.
+UNAVAILABLE_CODES = {"authorizer_unavailable", "store_busy"}
+
+Item = dict[str, Any]
+Snapshot = dict[str, list[Item]]
+
+
+def new_cpf() -> str:
+    """A CPF with valid check digits, unique in this session."""
+    digits = [int(d) for d in str(next(_CPF_BASES))]
+    for size in (9, 10):
+        total = sum(d * w for d, w in zip(digits, range(size + 1, 1, -1), strict=True))
+        digits.append(total * 10 % 11 % 10)
+    return "".join(map(str, digits))
+
+
+def new_cnpj() -> str:
+    """A CNPJ with valid check digits, unique in this session."""
+    digits = [int(d) for d in f"{next(_CNPJ_BASES):08d}0001"]
+    for weights in (_CNPJ_WEIGHTS, (6, *_CNPJ_WEIGHTS)):
+        remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+        digits.append(0 if remainder < 2 else 11 - remainder)
+    return "".join(map(str, digits))
+
+
+def new_email() -> str:
+    return f"person{next(_EMAILS)}@example.com"
+
+
+def assert_error(response: ApiResponse, status: int, code: str) -> dict[str, Any]:
+    """The contract's error shape: ``{"error", "message"}`` (+ ``details`` for validation)."""
+    assert response.status == status, response.body
+    assert response.header("content-type") == "application/json"
+    body = response.json()
+    assert isinstance(body, dict)
+    assert set(body) <= ERROR_KEYS
+    assert body["error"] == code
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    if "details" in body:
+        assert code == "validation_error"
+        assert isinstance(body["details"], list)
+    return body
+
+
+def assert_retry_after(response: ApiResponse) -> None:
+    retry_after = response.header("retry-after")
+    assert retry_after is not None
+    assert retry_after.isdigit()
+    assert int(retry_after) >= 1
+
+
+@cache
+def _dynamodb(endpoint: str) -> DynamoDBClient:
+    return boto3.client("dynamodb", endpoint_url=endpoint)
+
+
+@dataclass
+class Api:
+    """A client of the API, plus the back doors a test needs: the tables and the sync."""
+
+    tables: Tables
+    stub: AuthorizerStub
+
+    def call(self, function: str, event: dict[str, Any]) -> ApiResponse:
+        response = invoke(function, event)
+        assert "Traceback" not in response.body
+        assert 'File "' not in response.body
+        if response.status >= 500:
+            assert response.status == 503, response.body
+            assert response.json()["error"] in UNAVAILABLE_CODES
+        return response
+
+    # ----------------------------------------------------------------- routes
+    def register(self, body: object, headers: Mapping[str, str | None] | None = None) -> ApiResponse:
+        return self.call("register_customer", http_event("register_customer", body=body, headers=headers))
+
+    def get_customer(self, customer_id: str) -> ApiResponse:
+        event = http_event(
+            "get_customer", path=f"/customers/{customer_id}", path_parameters={"customer_id": customer_id}
+        )
+        return self.call("queries", event)
+
+    def get_balance(self, customer_id: str) -> ApiResponse:
+        event = http_event(
+            "get_balance",
+            path=f"/customers/{customer_id}/balance",
+            path_parameters={"customer_id": customer_id},
+        )
+        return self.call("queries", event)
+
+    def get_transfer(self, transaction_id: str) -> ApiResponse:
+        event = http_event(
+            "get_transfer",
+            path=f"/transfers/{transaction_id}",
+            path_parameters={"transaction_id": transaction_id},
+        )
+        return self.call("queries", event)
+
+    def get(self, path: str) -> ApiResponse:
+        """A GET on any path, as API Gateway would pass it to the queries function."""
+        return self.call("queries", http_event("get_customer", path=path, path_parameters=None))
+
+    def deposit(self, customer_id: str, body: object, idempotency_key: str | None = None) -> ApiResponse:
+        event = http_event(
+            "deposit",
+            path=f"/customers/{customer_id}/deposits",
+            path_parameters={"customer_id": customer_id},
+            body=body,
+            headers={"idempotency-key": idempotency_key},
+        )
+        return self.call("deposit", event)
+
+    def transfer(
+        self,
+        body: object,
+        idempotency_key: str | None = None,
+        headers: Mapping[str, str | None] | None = None,
+    ) -> ApiResponse:
+        all_headers: dict[str, str | None] = {"idempotency-key": idempotency_key, **(headers or {})}
+        return self.call("send_money", http_event("send_money", body=body, headers=all_headers))
+
+    # ------------------------------------------------------------ arrangement
+    def pending_customer(self, *, merchant: bool = False, email: str | None = None) -> dict[str, Any]:
+        """Registered through the API, not yet activated by the sync."""
+        body = {
+            "name": "Merchant Ltda" if merchant else "Ana Souza",
+            "email": email or new_email(),
+            "document": new_cnpj() if merchant else new_cpf(),
+            "type": "merchant" if merchant else "individual",
+        }
+        response = self.register(body)
+        assert response.status == 201, response.body
+        customer: dict[str, Any] = response.json()
+        return customer
+
+    def activate(self, customer_id: str) -> None:
+        """What the sync does with the customer's CustomerRegistered outbox item."""
+        apply_customer_registered(
+            self.registration_event(customer_id), dependencies.ledger_store(), dependencies.customers_store()
+        )
+
+    def active_customer(self, *, merchant: bool = False, balance: str | None = None) -> str:
+        """An active customer's id, funded with ``balance`` by a deposit through the API."""
+        customer_id: str = self.pending_customer(merchant=merchant)["id"]
+        self.activate(customer_id)
+        if balance is not None:
+            response = self.deposit(customer_id, {"amount": balance})
+            assert response.status == 201, response.body
+        return customer_id
+
+    def balance_of(self, customer_id: str) -> str:
+        response = self.get_balance(customer_id)
+        assert response.status == 200, response.body
+        balance: str = response.json()["balance"]
+        return balance
+
+    # ----------------------------------------------------------------- tables
+    def registration_event(self, customer_id: str) -> CustomerRegistered:
+        for item in self.items(self.tables.customers):
+            if item.get("entity") != "outbox":
+                continue
+            event = parse_event(item["payload"])
+            if isinstance(event, CustomerRegistered) and event.customer_id == customer_id:
+                return event
+        raise AssertionError(f"no CustomerRegistered outbox item for {customer_id}")
+
+    def items(self, table: str) -> list[Item]:
+        client = _dynamodb(self.tables.endpoint)
+        deserializer = TypeDeserializer()
+        found: list[Item] = []
+        for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+            found.extend(deserializer.deserialize({"M": item}) for item in page["Items"])
+        return sorted(found, key=lambda item: (item["pk"], item["sk"]))
+
+    def snapshot(self) -> Snapshot:
+        """Every item of both tables, to prove a rejected request wrote nothing."""
+        return {table: self.items(table) for table in (self.tables.customers, self.tables.ledger)}
+
+    def item(self, table: str, pk: str) -> Item | None:
+        found = [item for item in self.items(table) if item["pk"] == pk]
+        return found[0] if found else None
+
+    def outbox_payloads(self, table: str) -> list[dict[str, Any]]:
+        """The events of ``table``'s outbox items, as their JSON payloads."""
+        return [json.loads(item["payload"]) for item in self.items(table) if item.get("entity") == "outbox"]
+
+
+@pytest.fixture(scope="session")
+def authorizer_stub() -> Iterator[AuthorizerStub]:
+    # Handlers in "timeout" mode hang this long at most; stop() wakes them anyway.
+    with AuthorizerStub(timeout_sleep_seconds=2.0, seed=7) as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+def api_tables(ministack: Server, authorizer_stub: AuthorizerStub) -> Iterator[Tables]:
+    """Fresh tables for each test module, and the environment the template gives the functions.
+
+    Building the stores costs a botocore session and client per model, so the handlers' cached
+    dependencies live for the whole module (as in a warm Lambda container). Tests stay independent:
+    each registers its own customers, and every "wrote nothing" check compares before and after.
+    """
+    tables = create_tables(ministack.url)
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("CUSTOMERS_TABLE", tables.customers)
+        environment.setenv("LEDGER_TABLE", tables.ledger)
+        environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", tables.endpoint)
+        environment.setenv("AUTHORIZER_URL", authorizer_stub.url)
+        environment.setenv("AUTHORIZER_TIMEOUT_SECONDS", "0.3")
+        dependencies.forget_all()
+        yield tables
+        dependencies.forget_all()
+
+
+@pytest.fixture
+def api(api_tables: Tables, authorizer_stub: AuthorizerStub) -> Iterator[Api]:
+    # A fresh authorizer for each test, so no test inherits a circuit another one opened.
+    dependencies.authorizer.cache_clear()
+    dependencies.money_movement.cache_clear()
+    authorizer_stub.set_mode("allow")
+    yield Api(api_tables, authorizer_stub)
+    authorizer_stub.set_mode("allow")
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the handlers log (Powertools' JSON lines), at DEBUG so every line is seen."""
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    previous_stream = handler.stream
+    handler.setStream(buffer)
+    previous_level = logger.log_level
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield buffer
+    finally:
+        logger.setLevel(previous_level)
+        handler.setStream(previous_stream)
+
+
+def log_records(text: str) -> list[str]:
+    """The lines of ``text`` that are JSON log records (objects with a ``level``), as logged."""
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "level" in record:
+            records.append(line)
+    return records

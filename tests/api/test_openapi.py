@@ -1,0 +1,173 @@
+"""GET /openapi.json and GET /docs, and the sample events in ``events/`` against the template.
+
+The spec is generated from the routers, the routes API Gateway serves come from
+template.yaml, and the samples are what ``sam local invoke -e`` sends: all three must agree
+on every route of the contract.
+"""
+
+import json
+import re
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+
+from tests.api.conftest import Api
+from tests.conftest import Tables
+from tests.support.lambda_events import EVENTS, FUNCTIONS, http_event, invoke, sample
+from tests.support.template import resources
+
+STATEMENT_ROUTE = ("get", "/customers/{customer_id}/transactions")
+# The routes with a sample event in events/ (the statement has none yet).
+SAMPLED_ROUTES = {
+    ("post", "/customers"),
+    ("get", "/customers/{customer_id}"),
+    ("get", "/customers/{customer_id}/balance"),
+    ("post", "/customers/{customer_id}/deposits"),
+    ("post", "/transfers"),
+    ("get", "/transfers/{transaction_id}"),
+}
+CONTRACT_ROUTES = SAMPLED_ROUTES | {STATEMENT_ROUTE}
+# What each route may answer besides its success, per the contract table in DESIGN.md.
+DOCUMENTED_ERRORS = {
+    ("post", "/customers"): {"409", "422"},
+    ("get", "/customers/{customer_id}"): {"404"},
+    ("get", "/customers/{customer_id}/balance"): {"404"},
+    ("post", "/customers/{customer_id}/deposits"): {"404", "409", "422"},
+    ("post", "/transfers"): {"403", "404", "409", "422", "503"},
+    ("get", "/transfers/{transaction_id}"): {"404"},
+    STATEMENT_ROUTE: {"404", "422"},
+}
+DOCS_ROUTES = {("get", "/openapi.json"), ("get", "/docs")}
+# The function each sample event is for (events/<sample>.json -> functions/<function>/).
+SAMPLE_FUNCTIONS = {
+    "register_customer": "register_customer",
+    "send_money": "send_money",
+    "deposit": "deposit",
+    "get_customer": "queries",
+    "get_balance": "queries",
+    "get_transfer": "queries",
+}
+
+
+@pytest.fixture(scope="module")
+def spec(api_tables: Tables) -> dict[str, Any]:
+    response = invoke("queries", http_event("get_customer", path="/openapi.json", path_parameters=None))
+    assert response.status == 200, response.body
+    assert response.header("content-type") == "application/json"
+    document: dict[str, Any] = json.loads(response.body)
+    return document
+
+
+def operations(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(method, path) for path, item in spec["paths"].items() for method in item}
+
+
+def template_routes() -> dict[tuple[str, str], str]:
+    """Each route API Gateway serves, and the folder of the function it invokes."""
+    everything = resources()
+    routes: dict[tuple[str, str], str] = {}
+    for resource in everything.values():
+        if resource["Type"] != "AWS::ApiGatewayV2::Route":
+            continue
+        properties = resource["Properties"]
+        method, path = properties["RouteKey"].split(" ", 1)
+        integration = re.fullmatch(r"integrations/\$\{(\w+)\}", properties["Target"]["Sub"])
+        assert integration is not None, properties["Target"]
+        function_arn = everything[integration[1]]["Properties"]["IntegrationUri"]["GetAtt"]
+        function = everything[function_arn.removesuffix(".Arn")]["Properties"]["CodeUri"]
+        routes[(method.lower(), path)] = function
+    return routes
+
+
+def test_the_spec_is_openapi_3(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.")
+    assert spec["info"]["title"] == "wallet"
+    OpenAPI.model_validate(spec)
+
+
+def test_the_spec_lists_every_route_of_the_contract(spec: dict[str, Any]) -> None:
+    assert operations(spec) >= CONTRACT_ROUTES
+
+
+def test_the_spec_documents_each_routes_contract_errors_with_the_error_shape(spec: dict[str, Any]) -> None:
+    for (method, path), codes in DOCUMENTED_ERRORS.items():
+        responses = spec["paths"][path][method]["responses"]
+        assert set(responses) >= codes, (method, path)
+        for status in codes:
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
+
+
+def test_the_spec_documents_idempotency_keys_and_exact_amounts(spec: dict[str, Any]) -> None:
+    for path in ("/transfers", "/customers/{customer_id}/deposits"):
+        headers = {p["name"] for p in spec["paths"][path]["post"]["parameters"] if p["in"] == "header"}
+        assert headers == {"idempotency-key"}, path
+    transfer = spec["components"]["schemas"]["TransferRequest"]
+    assert set(transfer["required"]) == {"payer", "payee", "value"}
+    assert transfer["additionalProperties"] is False
+    assert {option["type"] for option in transfer["properties"]["value"]["anyOf"]} == {"string", "number"}
+
+
+def test_every_route_api_gateway_serves_is_in_the_spec_and_nothing_else(spec: dict[str, Any]) -> None:
+    served = set(template_routes()) - DOCS_ROUTES
+
+    assert operations(spec) == served
+
+
+def test_the_docs_page_is_html_with_the_spec_inlined(api: Api) -> None:
+    response = api.get("/docs")
+
+    assert response.status == 200
+    assert response.header("content-type") == "text/html"
+    assert response.body.lstrip().lower().startswith("<!doctype html>")
+    assert "SwaggerUIBundle" in response.body
+    assert '"/transfers"' in response.body
+    # Served offline: no script or stylesheet fetched from anywhere.
+    assert not re.search(r"<(script|link)[^>]+(src|href)=", response.body)
+
+
+def test_the_spec_is_not_listed_in_itself(spec: dict[str, Any]) -> None:
+    assert not operations(spec) & DOCS_ROUTES
+
+
+# ================================================================== sample events
+
+
+def test_there_is_a_sample_event_for_every_api_route() -> None:
+    samples = {path.stem for path in EVENTS.glob("*.json")}
+    assert samples >= set(SAMPLE_FUNCTIONS)
+    covered = {tuple(sample(name)["routeKey"].lower().split(" ", 1)) for name in SAMPLE_FUNCTIONS}
+    assert covered == SAMPLED_ROUTES
+
+
+@pytest.mark.parametrize(("name", "function"), SAMPLE_FUNCTIONS.items())
+def test_each_sample_is_a_v2_event_of_a_route_the_template_sends_to_its_function(
+    name: str, function: str
+) -> None:
+    event = sample(name)
+    context = event["requestContext"]
+    method, route = event["routeKey"].split(" ", 1)
+
+    assert event["version"] == "2.0"
+    assert template_routes()[(method.lower(), route)] == f"functions/{function}"
+    assert (FUNCTIONS / function / "app.py").is_file()
+    assert context["routeKey"] == event["routeKey"]
+    assert context["stage"] == "$default"
+    assert context["http"]["method"] == method
+    assert context["http"]["path"] == event["rawPath"]
+    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route)
+    matched = re.fullmatch(pattern, event["rawPath"])
+    assert matched is not None
+    assert event.get("pathParameters", {}) == matched.groupdict()
+    assert event["isBase64Encoded"] is False
+    headers = event["headers"]
+    assert all(header == header.lower() for header in headers)
+    if method == "POST":
+        assert headers["content-type"] == "application/json"
+        assert headers["content-length"] == str(len(event["body"].encode()))
+        assert isinstance(json.loads(event["body"]), dict)
+    else:
+        assert "body" not in event
+    if name in ("send_money", "deposit"):
+        assert headers["idempotency-key"]

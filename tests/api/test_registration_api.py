@@ -1,0 +1,192 @@
+"""POST /customers through the register_customer function's real handler."""
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Api, assert_error, log_records, new_cnpj, new_cpf, new_email
+
+CUSTOMER_KEYS = {"id", "name", "email", "document", "type", "status", "created_at"}
+
+
+def test_registering_answers_201_with_the_pending_customer_and_writes_it_with_its_event(api: Api) -> None:
+    document = new_cpf()
+    punctuated = f"{document[:3]}.{document[3:6]}.{document[6:9]}-{document[9:]}"
+
+    response = api.register(
+        {"name": "  Maria   da Silva ", "email": "Maria@Example.COM", "document": punctuated}
+    )
+
+    assert response.status == 201, response.body
+    customer = response.json()
+    assert set(customer) == CUSTOMER_KEYS
+    assert customer["name"] == "Maria da Silva"
+    assert customer["email"] == "maria@example.com"
+    assert customer["document"] == document
+    assert customer["type"] == "individual"
+    assert customer["status"] == "pending"
+    assert response.header("location") == f"/customers/{customer['id']}"
+    stored = api.item(api.tables.customers, f"CUSTOMER#{customer['id']}")
+    assert stored is not None
+    assert stored["status"] == "pending"
+    guards = [item for item in api.items(api.tables.customers) if item.get("customer_id") == customer["id"]]
+    assert {guard["pk"] for guard in guards} == {"EMAIL#maria@example.com", f"DOCUMENT#{document}"}
+    event = api.registration_event(customer["id"])
+    assert (event.email, event.document, event.type) == ("maria@example.com", document, "individual")
+    outbox = api.item(api.tables.customers, f"EVENT#{event.event_id}")
+    assert outbox is not None
+    assert outbox["status"] == "pending"
+    assert api.item(api.tables.ledger, f"ACCOUNT#{customer['id']}") is None
+
+
+def test_a_merchant_registers_with_a_punctuated_cnpj(api: Api) -> None:
+    cnpj = new_cnpj()
+    punctuated = f"{cnpj[:2]}.{cnpj[2:5]}.{cnpj[5:8]}/{cnpj[8:12]}-{cnpj[12:]}"
+
+    response = api.register(
+        {"name": "Loja do Zé", "email": new_email(), "document": punctuated, "type": "merchant"}
+    )
+
+    assert response.status == 201, response.body
+    assert response.json()["type"] == "merchant"
+    assert response.json()["document"] == cnpj
+
+
+def _punctuated_cpf(digits: str) -> str:
+    return f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"
+
+
+TakenVariant = Callable[[dict[str, Any]], dict[str, Any]]
+TAKEN: dict[str, TakenVariant] = {
+    "same e-mail": lambda first: {"email": first["email"], "document": new_cpf()},
+    "same e-mail in other case": lambda first: {"email": first["email"].upper(), "document": new_cpf()},
+    "same document": lambda first: {"email": new_email(), "document": first["document"]},
+    "same document punctuated": lambda first: {
+        "email": new_email(),
+        "document": _punctuated_cpf(first["document"]),
+    },
+    "same both": lambda first: {"email": first["email"], "document": first["document"]},
+}
+
+
+@pytest.mark.parametrize("variant", TAKEN.values(), ids=TAKEN.keys())
+def test_an_email_or_document_already_taken_is_409_and_writes_nothing(
+    api: Api, variant: TakenVariant
+) -> None:
+    first = api.pending_customer()
+    before = api.snapshot()
+
+    response = api.register({"name": "Someone Else", **variant(first)})
+
+    assert_error(response, 409, "customer_already_exists")
+    assert api.snapshot() == before
+
+
+def _valid() -> dict[str, Any]:
+    return {"name": "Ana Souza", "email": new_email(), "document": new_cpf()}
+
+
+def _without(field: str) -> Callable[[], dict[str, Any]]:
+    return lambda: {key: value for key, value in _valid().items() if key != field}
+
+
+def _with(**fields: object) -> Callable[[], dict[str, Any]]:
+    return lambda: {**_valid(), **fields}
+
+
+INVALID_BODIES: dict[str, Callable[[], object]] = {
+    "missing name": _without("name"),
+    "missing email": _without("email"),
+    "missing document": _without("document"),
+    "empty object": dict,
+    "CPF with wrong check digits": _with(document="529.982.247-26"),
+    "CPF of one repeated digit": _with(document="111.111.111-11"),
+    "CPF too short": _with(document="5299822472"),
+    "document with letters": _with(document="529.982.247-2A"),
+    "CNPJ with wrong check digits": _with(document="11.222.333/0001-82"),
+    "e-mail without @": _with(email="ana.example.com"),
+    "e-mail without domain dot": _with(email="ana@example"),
+    "e-mail with spaces": _with(email="ana souza@example.com"),
+    "empty name": _with(name="   "),
+    "name too long": _with(name="A" * 121),
+    "name with control characters": _with(name="Ana\x00Souza"),
+    "unknown type": _with(type="admin"),
+    "unknown extra field": _with(balance="1000000.00"),
+    "number as name": _with(name=42),
+    "JSON string": lambda: '"just a string"',
+    "not JSON": lambda: "name=Ana&email=ana@example.com",
+    "truncated JSON": lambda: '{"name": "Ana", "email": ',
+    "empty body": lambda: None,
+}
+
+
+# BUG (wallet/api/http.py, via Powertools): a JSON array body is not rejected; Powertools'
+# form-data normalisation takes its FIRST element as the body, so [a, b] registers a alone.
+_ARRAY_BODY_BUG = pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="a JSON array body is read as its first element"
+)
+INVALID_BODY_CASES = [
+    *(pytest.param(make, id=name) for name, make in INVALID_BODIES.items()),
+    pytest.param(lambda: [_valid()], id="JSON array of one customer", marks=_ARRAY_BODY_BUG),
+    pytest.param(lambda: [_valid(), _valid()], id="JSON array of two customers", marks=_ARRAY_BODY_BUG),
+]
+
+
+@pytest.mark.parametrize("make_body", INVALID_BODY_CASES)
+def test_an_invalid_registration_is_422_validation_error_and_writes_nothing(
+    api: Api, make_body: Callable[[], object]
+) -> None:
+    before = api.snapshot()
+
+    response = api.register(make_body())
+
+    body = assert_error(response, 422, "validation_error")
+    assert body["details"]
+    assert api.snapshot() == before
+
+
+BAD_CONTENT: dict[str, tuple[str, Callable[[], str]]] = {
+    # BUG (wallet/api/http.py): Powertools raises RequestUnsupportedContentType, which falls to the
+    # catch-all Exception handler and answers 500 internal_error.
+    "text/plain body": ("text/plain", lambda: '{"name": "Ana Souza"}'),
+    # BUG (wallet/api/http.py parse_json): RecursionError is not a JSONDecodeError, so it is a 500.
+    "deeply nested JSON": ("application/json", lambda: "[" * 100_000 + "]" * 100_000),
+}
+
+
+@pytest.mark.xfail(
+    strict=True, raises=AssertionError, reason="bad input answered 500: see the comments on BAD_CONTENT"
+)
+@pytest.mark.parametrize(("content_type", "make_body"), BAD_CONTENT.values(), ids=BAD_CONTENT.keys())
+def test_a_body_the_api_cannot_read_is_a_client_error_not_a_500(
+    api: Api, content_type: str, make_body: Callable[[], str]
+) -> None:
+    before = api.snapshot()
+
+    response = api.register(make_body(), headers={"content-type": content_type})
+
+    assert 400 <= response.status < 500, response.body
+    assert response.json()["error"] in {"validation_error", "unsupported_media_type"}
+    assert api.snapshot() == before
+
+
+def test_registration_logs_carry_neither_the_email_nor_the_document(
+    api: Api, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    email, document = "Privacy.Person@Example.com", new_cpf()
+
+    created = api.register({"name": "Privacy Person", "email": email, "document": _punctuated_cpf(document)})
+    duplicate = api.register({"name": "Privacy Person", "email": email, "document": document})
+    invalid = api.register({"name": "Privacy Person", "email": email, "document": document[:-1]})
+    api.activate(created.json()["id"])
+
+    assert (created.status, duplicate.status, invalid.status) == (201, 409, 422)
+    records = log_records(log_output.getvalue())
+    assert records, "the handlers logged nothing: the capture is not working"
+    secrets = (email, email.lower(), document, _punctuated_cpf(document), document[:-1])
+    for line in records:
+        assert not any(secret in line for secret in secrets), line
+    printed = capsys.readouterr()
+    assert not any(secret in printed.out + printed.err for secret in secrets)

@@ -1,0 +1,132 @@
+"""Both stores on fresh tables of a real engine, and helpers that go through the real code paths.
+
+A customer is opened the way production opens one: ``register_customer`` writes it
+``pending`` with its CustomerRegistered outbox item, ``apply_customer_registered`` (what
+the sync runs) opens the account and activates it, and money arrives by a deposit through
+``MoneyMovement``. Only the external authorizer is a fake: its HTTP client has its own tests.
+"""
+
+import itertools
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import Tables
+from tests.support.ledger_checks import Item, ItemKey, table_items
+from wallet.adapters.customers_store import CustomersStore
+from wallet.adapters.ledger_store import LedgerStore
+from wallet.domain.customers import Customer, CustomerType
+from wallet.domain.errors import AuthorizerUnavailable, TransferNotAuthorized
+from wallet.events import CustomerRegistered, parse_event
+from wallet.service.money_movement import Authorizer, MoneyMovement
+from wallet.service.registration import register_customer
+from wallet.service.sync import apply_customer_registered
+
+_CPF_BASES = itertools.count(100_000_001)
+_CNPJ_BASES = itertools.count(10_000_001)
+_CNPJ_FIRST_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def new_cpf() -> str:
+    """A CPF with valid check digits, different from every other this session made."""
+    digits = [int(d) for d in str(next(_CPF_BASES))]
+    for size in (9, 10):
+        total = sum(d * w for d, w in zip(digits, range(size + 1, 1, -1), strict=True))
+        digits.append(total * 10 % 11 % 10)
+    return "".join(map(str, digits))
+
+
+def new_cnpj() -> str:
+    """A CNPJ (a company's document) with valid check digits."""
+    digits = [int(d) for d in f"{next(_CNPJ_BASES):08d}0001"]
+    for weights in (_CNPJ_FIRST_WEIGHTS, (6, *_CNPJ_FIRST_WEIGHTS)):
+        remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+        digits.append(0 if remainder < 2 else 11 - remainder)
+    return "".join(map(str, digits))
+
+
+class AllowingAuthorizer:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def authorize(self) -> None:
+        self.calls += 1
+
+
+class DenyingAuthorizer:
+    def authorize(self) -> None:
+        raise TransferNotAuthorized("the authorizer denied the transfer")
+
+
+class UnavailableAuthorizer:
+    def authorize(self) -> None:
+        raise AuthorizerUnavailable("the authorizer did not answer", retry_after_seconds=5)
+
+
+@dataclass
+class Stores:
+    tables: Tables
+    ledger: LedgerStore
+    customers: CustomersStore
+    authorizer: AllowingAuthorizer
+    money: MoneyMovement
+
+    def money_with(self, authorizer: Authorizer) -> MoneyMovement:
+        return MoneyMovement(self.ledger, self.customers, authorizer)
+
+    def register(
+        self,
+        type: CustomerType = CustomerType.INDIVIDUAL,
+        *,
+        email: str | None = None,
+        document: str | None = None,
+    ) -> Customer:
+        """A new customer, still ``pending``: the sync has not applied its event yet."""
+        number = new_cpf() if type is CustomerType.INDIVIDUAL else new_cnpj()
+        return register_customer(
+            self.customers,
+            name=f"Customer {number}",
+            email=email or f"customer-{number}@example.com",
+            document=document or number,
+            type=type,
+        )
+
+    def registration_event(self, customer_id: str) -> CustomerRegistered:
+        """The customer's CustomerRegistered event, read back from its outbox item."""
+        for item in self.customers_items().values():
+            if item["entity"] == "outbox":
+                event = parse_event(item["payload"])
+                if isinstance(event, CustomerRegistered) and event.customer_id == customer_id:
+                    return event
+        raise AssertionError(f"no CustomerRegistered event for {customer_id}")
+
+    def open(self, type: CustomerType = CustomerType.INDIVIDUAL) -> Customer:
+        """A registered customer whose event the sync has applied: account open, active."""
+        customer = self.register(type)
+        apply_customer_registered(self.registration_event(customer.id), self.ledger, self.customers)
+        return customer
+
+    def funded(self, centavos: int, type: CustomerType = CustomerType.INDIVIDUAL) -> Customer:
+        customer = self.open(type)
+        self.money.deposit(customer.id, centavos, idempotency_key=None)
+        return customer
+
+    def balance(self, customer_id: str) -> int:
+        account = self.ledger.account(customer_id)
+        assert account is not None, f"{customer_id} has no account"
+        return account.balance
+
+    def ledger_items(self) -> dict[ItemKey, Item]:
+        return table_items(self.tables.endpoint, self.tables.ledger)
+
+    def customers_items(self) -> dict[ItemKey, Item]:
+        return table_items(self.tables.endpoint, self.tables.customers)
+
+
+@pytest.fixture
+def stores(engine_tables: Tables) -> Stores:
+    """Constructed per test: the stores bind PynamoDB models to these tables globally."""
+    ledger = LedgerStore(engine_tables.ledger, host=engine_tables.endpoint)
+    customers = CustomersStore(engine_tables.customers, host=engine_tables.endpoint)
+    authorizer = AllowingAuthorizer()
+    return Stores(engine_tables, ledger, customers, authorizer, MoneyMovement(ledger, customers, authorizer))
