@@ -14,8 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import pytest
-
 from tests.integration.conftest import Stores
 from tests.support.ledger_checks import LedgerSnapshot, assert_ledger_consistent
 from wallet.adapters.ledger_store import LedgerStore
@@ -192,11 +190,6 @@ def transfer_of(
     return transaction, event
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InsufficientFunds,
-    reason="bug: a retry racing its own original is refused by the early balance check instead of replayed",
-)
 def test_a_retry_that_loses_the_race_to_its_original_is_a_replay(stores: Stores) -> None:
     """The interleaving of two requests with one key, forced instead of hoped for.
 

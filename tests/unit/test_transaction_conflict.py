@@ -38,7 +38,7 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def retry_settings() -> dict[str, Any]:
-    """commit_with_retry's keyword defaults: the stores call it with them, sleep included."""
+    """commit_with_retry's keyword defaults: the stores call it with them."""
     settings = commit_with_retry.__kwdefaults__
     assert settings is not None
     return settings
@@ -98,9 +98,8 @@ def conflicts(monkeypatch: pytest.MonkeyPatch) -> Conflicts:
         engine(backend, transact_items)
 
     monkeypatch.setattr(DynamoDBBackend, "transact_write_items", transact_write_items)
-    # The stores pass no sleep, and the default was bound when commit_with_retry was defined:
-    # patching time.sleep would not reach it, so the default itself is replaced.
-    monkeypatch.setitem(retry_settings(), "sleep", state.sleeps.append)
+    # The stores pass no sleep: commit_with_retry then pauses with time.sleep.
+    monkeypatch.setattr("wallet.adapters.dynamodb.time.sleep", state.sleeps.append)
     return state
 
 

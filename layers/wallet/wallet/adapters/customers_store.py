@@ -82,7 +82,8 @@ class CustomersStore:
 
     def get(self, customer_id: str) -> Customer | None:
         try:
-            return CustomerItem.get(f"CUSTOMER#{customer_id}", "PROFILE").to_domain()
+            # Consistent: a customer registered a moment ago must not look unknown (404).
+            return CustomerItem.get(f"CUSTOMER#{customer_id}", "PROFILE", consistent_read=True).to_domain()
         except CustomerItem.DoesNotExist:
             return None
 

@@ -91,7 +91,7 @@ def commit_with_retry(
     *,
     attempts: int = 4,
     base_delay_seconds: float = 0.025,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
     """Commit, retrying a bounded number of times when DynamoDB reports TransactionConflict.
 
@@ -103,7 +103,7 @@ def commit_with_retry(
             return
         except TransactionConflict:
             if attempt + 1 < attempts:
-                sleep(random.uniform(0, base_delay_seconds * 2**attempt))
+                (sleep or time.sleep)(random.uniform(0, base_delay_seconds * 2**attempt))
     raise StoreBusy("the store is busy with concurrent changes; retry shortly", retry_after_seconds=1)
 
 

@@ -13,7 +13,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -39,9 +42,28 @@ STATUS_OF: Mapping[type[errors.WalletError], HTTPStatus] = {
 }
 
 
-def parse_json(body: str) -> Any:
-    """JSON numbers become Decimal, never float: ``0.1`` must stay exactly 0.1."""
-    return json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+def parse_json(body: str) -> dict[str, Any]:
+    """The request body: one JSON object whose numbers are Decimal, never float.
+
+    ``0.1`` must stay exactly 0.1. Anything else a client may send (an array, a number in
+    exponent form, an integer beyond Python's digit limit, nesting deeper than the
+    recursion limit) is a JSONDecodeError, which Powertools answers as a 422.
+    """
+    try:
+        document = json.loads(body, parse_float=_plain_decimal, parse_constant=Decimal)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as error:
+        raise json.JSONDecodeError(f"unreadable JSON: {type(error).__name__}", body, 0) from error
+    if not isinstance(document, dict):
+        raise json.JSONDecodeError("the body must be a JSON object", body, 0)
+    return document
+
+
+def _plain_decimal(number: str) -> Decimal:
+    if "e" in number or "E" in number:
+        raise ValueError("numbers in exponent form are not accepted")
+    return Decimal(number)
 
 
 def json_response(status: HTTPStatus, body: Any, headers: Mapping[str, str] | None = None) -> Response[Any]:
@@ -94,6 +116,12 @@ def _validation_error(error: RequestValidationError) -> Response[Any]:
     )
 
 
+def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response[Any]:
+    return _error(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json"
+    )
+
+
 def _not_found(_: NotFoundError) -> Response[Any]:
     return _error(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
 
@@ -107,6 +135,7 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
     app.exception_handler(errors.WalletError)(_wallet_error)
     app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_media_type)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_not_found)
     for router in routers:

@@ -12,7 +12,8 @@ CENTAVOS_PER_REAL = 100
 # One billion reais: anything larger is a client bug, not a payment.
 MAX_AMOUNT_CENTAVOS = 1_000_000_000 * CENTAVOS_PER_REAL
 
-_DECIMAL_STRING = re.compile(r"\d{1,12}(\.\d{1,2})?")
+# ASCII digits only: Decimal() would read Arabic-Indic or full-width digits too.
+_DECIMAL_STRING = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 
 class InvalidAmount(ValueError):

@@ -88,22 +88,28 @@ class MoneyMovement:
         )
         if key is not None and (original := self._ledger.transaction(candidate.id)) is not None:
             return _replay(original, candidate)
-        if payer_id is not None:
-            payer = self._active_account(payer_id)
-            self._active_account(payee_id)
-            check_transfer(payer, payee_id, amount)
-            self._authorizer.authorize()
-        else:
-            self._active_account(payee_id)
         try:
+            self._check(candidate)
             self._ledger.record(candidate, _created_event(candidate))
-        except DuplicateTransaction:
-            # A concurrent request with the same key won the race: answer as it did.
-            original = self._ledger.transaction(candidate.id)
+        except (WalletError, DuplicateTransaction):
+            # A concurrent request with the same key may have committed meanwhile (and, say,
+            # spent the balance this one was checked against): then answer as it did.
+            original = self._ledger.transaction(candidate.id) if key is not None else None
             if original is None:
                 raise
             return _replay(original, candidate)
         return Movement(candidate, replayed=False)
+
+    def _check(self, candidate: Transaction) -> None:
+        """Accounts, rules, then the authorizer: all before anything is written."""
+        payee = candidate.payee_id
+        if candidate.payer_id is None:
+            self._active_account(payee)
+            return
+        payer = self._active_account(candidate.payer_id)
+        self._active_account(payee)
+        check_transfer(payer, payee, candidate.amount)
+        self._authorizer.authorize()
 
     def _active_account(self, customer_id: str) -> Account:
         account = self._ledger.account(customer_id)
