@@ -5,7 +5,6 @@ on its own and failures are reported per record (ReportBatchItemFailures), so on
 event never blocks or replays its neighbours; everything needed is in the outbox item.
 """
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -15,29 +14,13 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.email_bus import SnsEmailBus
-from wallet.adapters.ledger_store import LedgerStore
+from wallet import bootstrap
 from wallet.adapters.outbox import OUTBOX_ENTITY
-from wallet.adapters.statement_store import StatementStore
 from wallet.events import parse_event
 from wallet.observability import logger, metrics, tracer
-from wallet.service.pipeline import Pipeline
-from wallet.settings import NotificationSettings, TableSettings
 
 # A batch whose every record failed is reported like any other, record by record.
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-
-
-@cache
-def pipeline() -> Pipeline:
-    tables = TableSettings.from_environment()
-    return Pipeline(
-        LedgerStore(tables.ledger_table),
-        CustomersStore(tables.customers_table),
-        StatementStore(tables.customers_table),
-        SnsEmailBus(NotificationSettings.from_environment().email_topic_arn),
-    )
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -45,7 +28,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     if record.event_name is not DynamoDBRecordEventName.INSERT or image.get("entity") != OUTBOX_ENTITY:
         logger.warning("not an outbox insert; skipped", extra={"event_id": record.event_id})
         return
-    pipeline().apply(parse_event(image["payload"]))
+    bootstrap.pipeline().apply(parse_event(image["payload"]))
 
 
 @logger.inject_lambda_context

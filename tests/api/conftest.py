@@ -27,7 +27,7 @@ from devstack.authorizer_stub import AuthorizerStub
 from tests.conftest import Tables, create_tables
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.servers import Server
-from wallet.api import dependencies
+from wallet import bootstrap
 from wallet.events import CustomerRegistered, parse_event
 from wallet.observability import logger
 from wallet.service.sync import apply_customer_registered
@@ -177,7 +177,7 @@ class Api:
     def activate(self, customer_id: str) -> None:
         """What the sync does with the customer's CustomerRegistered outbox item."""
         apply_customer_registered(
-            self.registration_event(customer_id), dependencies.ledger_store(), dependencies.customers_store()
+            self.registration_event(customer_id), bootstrap.ledger_store(), bootstrap.customers_store()
         )
 
     def active_customer(self, *, merchant: bool = False, balance: str | None = None) -> str:
@@ -248,16 +248,16 @@ def api_tables(ministack: Server, authorizer_stub: AuthorizerStub) -> Iterator[T
         environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", tables.endpoint)
         environment.setenv("AUTHORIZER_URL", authorizer_stub.url)
         environment.setenv("AUTHORIZER_TIMEOUT_SECONDS", "0.3")
-        dependencies.forget_all()
+        bootstrap.forget_all()
         yield tables
-        dependencies.forget_all()
+        bootstrap.forget_all()
 
 
 @pytest.fixture
 def api(api_tables: Tables, authorizer_stub: AuthorizerStub) -> Iterator[Api]:
     # A fresh authorizer for each test, so no test inherits a circuit another one opened.
-    dependencies.authorizer.cache_clear()
-    dependencies.money_movement.cache_clear()
+    bootstrap.authorizer.cache_clear()
+    bootstrap.money_movement.cache_clear()
     authorizer_stub.set_mode("allow")
     yield Api(api_tables, authorizer_stub)
     authorizer_stub.set_mode("allow")

@@ -28,10 +28,10 @@ from tests.conftest import Tables
 from tests.support.lambda_events import LambdaContext
 from tests.support.servers import Server
 from tests.support.template import create_table_request
+from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
 from wallet.adapters.statement_store import StatementStore
-from wallet.api import dependencies, statement
 from wallet.domain.customers import Customer, CustomerType
 from wallet.domain.statements import StatementEntry
 from wallet.service.money_movement import MoneyMovement
@@ -57,7 +57,8 @@ def sample(name: str) -> dict[str, Any]:
 
 
 def load_handler(function: str) -> Handler:
-    """``functions/<function>/app.py``'s handler, imported afresh (its caches are empty)."""
+    """``functions/<function>/app.py``'s handler, as in a cold container: nothing built yet."""
+    bootstrap.forget_all()
     path = ROOT / "functions" / function / "app.py"
     spec = importlib.util.spec_from_file_location(f"pipeline_{function}_{uuid.uuid4().hex}", path)
     assert spec is not None and spec.loader is not None
@@ -251,8 +252,7 @@ def stack(ministack: Server, ministack_tables: Tables, monkeypatch: pytest.Monke
         "SWEEP_GRACE_SECONDS": "0",
     }.items():
         monkeypatch.setenv(name, value)
-    dependencies.forget_all()
-    statement.forget()
+    bootstrap.forget_all()
     return PipelineStack(
         endpoint=ministack.url,
         tables=ministack_tables,

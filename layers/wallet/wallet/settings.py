@@ -28,6 +28,17 @@ class AuthorizerSettings(_FromEnvironment):
     timeout_seconds: float = Field(alias="AUTHORIZER_TIMEOUT_SECONDS", default=2.0, gt=0)
 
 
-class NotificationSettings(_FromEnvironment):
-    email_topic_arn: str = Field(alias="EMAIL_TOPIC_ARN")
-    sender_email: str = Field(alias="SENDER_EMAIL")
+class EmailBusSettings(_FromEnvironment):
+    email_topic_arn: str = Field(alias="EMAIL_TOPIC_ARN", min_length=3)
+
+
+class SenderSettings(_FromEnvironment):
+    sender_email: str = Field(alias="SENDER_EMAIL", min_length=3)
+
+
+class IdempotencySettings(_FromEnvironment):
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+
+
+class SweeperSettings(_FromEnvironment):
+    grace_seconds: int = Field(alias="SWEEP_GRACE_SECONDS", default=120, ge=0)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 
-from wallet.api import dependencies
+from wallet import bootstrap
 from wallet.api.http import error_responses
 from wallet.api.money import created
 from wallet.api.schemas import ID_PATTERN, DepositRequest, IdempotencyKey, TransactionResponse
@@ -31,7 +31,7 @@ router = Router()
 def deposit(
     customer_id: Annotated[str, Path(pattern=ID_PATTERN)],
     body: DepositRequest,
-    money: Annotated[MoneyMovement, Depends(dependencies.money_movement)],
+    money: Annotated[MoneyMovement, Depends(bootstrap.money_movement)],
     idempotency_key: Annotated[IdempotencyKey, Header(alias="idempotency-key")] = None,
 ) -> Response[TransactionResponse]:
     return created(money.deposit(customer_id, body.amount, idempotency_key))

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from wallet.api import dependencies
+from wallet import bootstrap
 from wallet.api.http import error_responses
 from wallet.api.schemas import ID_PATTERN, BalanceResponse, CustomerResponse, TransactionResponse
 from wallet.domain import errors
@@ -16,7 +16,7 @@ from wallet.service.queries import Queries
 router = Router()
 
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
-QueriesDependency = Annotated[Queries, Depends(dependencies.queries)]
+QueriesDependency = Annotated[Queries, Depends(bootstrap.queries)]
 
 
 @router.get(

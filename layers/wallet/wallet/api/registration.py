@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 
+from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
-from wallet.api import dependencies
 from wallet.api.http import error_responses, json_response
 from wallet.api.schemas import CustomerResponse, RegisterCustomerRequest
 from wallet.domain.errors import CustomerAlreadyExists
@@ -28,7 +28,7 @@ router = Router()
 )
 def register(
     body: RegisterCustomerRequest,
-    customers: Annotated[CustomersStore, Depends(dependencies.customers_store)],
+    customers: Annotated[CustomersStore, Depends(bootstrap.customers_store)],
 ) -> Response[CustomerResponse]:
     customer = register_customer(
         customers, name=body.name, email=body.email, document=body.document, type=body.type

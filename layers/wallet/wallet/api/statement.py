@@ -4,7 +4,6 @@ The statement is the customers context's synced copy of the ledger's transaction
 by the sync); ``cursor`` is opaque to clients and only valid for the customer it came from.
 """
 
-from functools import cache
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -12,33 +11,21 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from wallet.adapters.statement_store import InvalidCursor, StatementStore
-from wallet.api import dependencies
+from wallet import bootstrap
+from wallet.adapters.statement_store import InvalidCursor
 from wallet.api.http import error_responses
 from wallet.api.schemas import ID_PATTERN
 from wallet.api.statement_schemas import StatementResponse
 from wallet.domain import errors
 from wallet.service.statements import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StatementQueries
-from wallet.settings import TableSettings
 
 router = Router()
-
-
-@cache
-def statement_queries() -> StatementQueries:
-    statements = StatementStore(TableSettings.from_environment().customers_table)
-    return StatementQueries(dependencies.customers_store(), statements)
-
-
-def forget() -> None:
-    """Drop the cached dependency, so the next request reads the environment again."""
-    statement_queries.cache_clear()
 
 
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")]
-StatementDependency = Annotated[StatementQueries, Depends(statement_queries)]
+StatementDependency = Annotated[StatementQueries, Depends(bootstrap.statement_queries)]
 
 
 @router.get(

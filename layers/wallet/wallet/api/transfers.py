@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from wallet.api import dependencies
+from wallet import bootstrap
 from wallet.api.http import error_responses
 from wallet.api.money import created
 from wallet.api.schemas import IdempotencyKey, TransactionResponse, TransferRequest
@@ -38,7 +38,7 @@ router = Router()
 )
 def transfer(
     body: TransferRequest,
-    money: Annotated[MoneyMovement, Depends(dependencies.money_movement)],
+    money: Annotated[MoneyMovement, Depends(bootstrap.money_movement)],
     idempotency_key: Annotated[IdempotencyKey, Header(alias="idempotency-key")] = None,
 ) -> Response[TransactionResponse]:
     return created(money.transfer(body.payer, body.payee, body.value, idempotency_key))
