@@ -8,7 +8,7 @@ import pytest
 from tests.integration.conftest import Stores
 from tests.support.ledger_checks import assert_ledger_consistent, read_ledger
 from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, new_connection
+from wallet.adapters.dynamodb import TransactionCancelled, connection_for
 from wallet.adapters.ledger_store import AccountItem, DuplicateTransaction, TransactionItem
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import CustomerNotFound, InsufficientFunds
@@ -187,7 +187,7 @@ def test_cancellation_reasons_map_to_labels_in_the_order_sent(stores: Stores) ->
     write.put("transaction", fresh, TransactionItem.pk.does_not_exist())
 
     with pytest.raises(TransactionCancelled) as cancelled:
-        write.commit(new_connection(stores.tables.endpoint))
+        write.commit(connection_for(stores.tables.endpoint))
 
     assert cancelled.value.failed == frozenset({"debit"})
 
@@ -201,7 +201,7 @@ def test_a_failing_put_is_named_even_when_added_last(stores: Stores) -> None:
     write.put("transaction", TransactionItem.from_domain(recorded), TransactionItem.pk.does_not_exist())
 
     with pytest.raises(TransactionCancelled) as cancelled:
-        write.commit(new_connection(stores.tables.endpoint))
+        write.commit(connection_for(stores.tables.endpoint))
 
     assert cancelled.value.failed == frozenset({"transaction"})
     assert stores.balance(rich) == 1_001

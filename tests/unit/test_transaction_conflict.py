@@ -25,7 +25,7 @@ from pynamodb.transactions import TransactWrite
 from tests.support.ledger_checks import assert_ledger_consistent, table_items
 from tests.support.template import create_table_request
 from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.dynamodb import commit_with_retry
+from wallet.adapters.dynamodb import commit_with_retry, connection_for
 from wallet.adapters.ledger_store import AccountItem, LedgerStore
 from wallet.domain.customers import Customer, CustomerType
 from wallet.domain.errors import InsufficientFunds, StoreBusy
@@ -73,12 +73,15 @@ class AllowingAuthorizer:
 
 @pytest.fixture
 def tables() -> Iterator[MotoTables]:
+    # The stores' client is cached per endpoint: one built inside the mock must not outlive it.
+    connection_for.cache_clear()
     with mock_aws():
         client = boto3.client("dynamodb")
         names = MotoTables()
         client.create_table(**create_table_request("CustomersTable", names.customers))
         client.create_table(**create_table_request("LedgerTable", names.ledger))
         yield names
+    connection_for.cache_clear()
 
 
 @pytest.fixture

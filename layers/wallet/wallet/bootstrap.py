@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from wallet.adapters.authorizer import HttpAuthorizer
 from wallet.adapters.circuit_breaker import CircuitBreaker
 from wallet.adapters.customers_store import CustomersStore
+from wallet.adapters.dynamodb import connection_for
 from wallet.adapters.ledger_store import LedgerStore
 from wallet.adapters.statement_store import StatementStore
 from wallet.observability import MetricUnit, metrics
@@ -120,3 +121,4 @@ def forget_all() -> None:
     """Drop everything built, so the next request reads the environment again."""
     for factory in _FACTORIES:
         factory.cache_clear()
+    connection_for.cache_clear()

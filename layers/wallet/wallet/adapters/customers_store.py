@@ -11,7 +11,7 @@ from typing import Self
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 
 from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry, new_connection
+from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry
 from wallet.adapters.outbox import KeyedItem, OutboxItem, pending_items, processed_actions
 from wallet.domain.customers import Customer, CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerAlreadyExists, CustomerNotFound
@@ -77,8 +77,7 @@ CUSTOMERS_MODELS = (CustomerItem, UniquenessGuard, CustomersOutboxItem)
 
 class CustomersStore:
     def __init__(self, table_name: str, host: str | None = None) -> None:
-        bind_models(CUSTOMERS_MODELS, table_name, host)
-        self._connection = new_connection(host)
+        self._connection = bind_models(CUSTOMERS_MODELS, table_name, host)
 
     def get(self, customer_id: str) -> Customer | None:
         try:

@@ -10,6 +10,8 @@ grouping, never in call order.
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from functools import cache
 from typing import Final
 
 from pynamodb.connection import Connection
@@ -107,17 +109,30 @@ def commit_with_retry(
     raise StoreBusy("the store is busy with concurrent changes; retry shortly", retry_after_seconds=1)
 
 
-def bind_models(models: Iterable[type[Model]], table_name: str, host: str | None = None) -> None:
-    """Point models at a table (and, only in tests, an explicit endpoint).
+@cache
+def connection_for(host: str | None) -> Connection:
+    """One connection, hence one botocore client, per endpoint for the whole container.
+
+    Every model and transaction shares it: each client costs ~50 ms to build at cold start.
+    """
+    return Connection(host=host, connect_timeout_seconds=2, read_timeout_seconds=5)
+
+
+def bind_models(models: Iterable[type[Model]], table_name: str, host: str | None = None) -> Connection:
+    """Point models at a table (and, only in tests, an explicit endpoint); return the connection.
 
     In Lambda ``host`` stays ``None``: botocore then honours ``AWS_ENDPOINT_URL*``.
     """
+    connection = connection_for(host)
     for model in models:
         # A Meta of its own: subclasses otherwise share their base's, and with it its table.
         settings = {name: value for name, value in vars(model.Meta).items() if not name.startswith("__")}
         model.Meta = type("Meta", (), {**settings, "table_name": table_name, "host": host})  # type: ignore[assignment]
         model._connection = None
-
-
-def new_connection(host: str | None = None) -> Connection:
-    return Connection(host=host, connect_timeout_seconds=2, read_timeout_seconds=5)
+        # PynamoDB builds the model's table connection (no I/O) with the table's key schema;
+        # the shared connection learns that schema, and the model then uses the shared client.
+        table = model._get_connection()
+        with suppress(ValueError):  # another model of the same table taught it already
+            connection.add_meta_table(table.get_meta_table())
+        table.connection = connection
+    return connection

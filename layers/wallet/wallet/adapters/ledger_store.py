@@ -14,7 +14,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import PutError
 
 from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry, new_connection
+from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry
 from wallet.adapters.outbox import KeyedItem, OutboxItem, pending_items, processed_actions
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import CustomerNotFound, InsufficientFunds
@@ -91,8 +91,7 @@ LEDGER_MODELS = (AccountItem, TransactionItem, LedgerOutboxItem)
 
 class LedgerStore:
     def __init__(self, table_name: str, host: str | None = None) -> None:
-        bind_models(LEDGER_MODELS, table_name, host)
-        self._connection = new_connection(host)
+        self._connection = bind_models(LEDGER_MODELS, table_name, host)
 
     def account(self, customer_id: str) -> Account | None:
         try:

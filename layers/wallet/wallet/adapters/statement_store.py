@@ -19,7 +19,7 @@ from typing import Any, Self
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
 from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry, new_connection
+from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry
 from wallet.adapters.outbox import KeyedItem
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
@@ -101,8 +101,7 @@ STATEMENT_MODELS = (StatementEntryItem,)
 
 class StatementStore:
     def __init__(self, table_name: str, host: str | None = None) -> None:
-        bind_models(STATEMENT_MODELS, table_name, host)
-        self._connection = new_connection(host)
+        self._connection = bind_models(STATEMENT_MODELS, table_name, host)
 
     def record(self, entries: Sequence[StatementEntry], now: datetime) -> bool:
         """Write every party's entry in ONE transaction; False if they were already written.
