@@ -25,6 +25,7 @@ from mypy_boto3_dynamodb import DynamoDBClient
 
 from devstack.authorizer_stub import AuthorizerStub
 from tests.conftest import Tables, create_tables
+from tests.support.documents import new_cnpj, new_cpf
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.servers import Server
 from wallet import bootstrap
@@ -32,10 +33,7 @@ from wallet.events import CustomerRegistered, parse_event
 from wallet.observability import logger
 from wallet.service.sync import apply_customer_registered
 
-_CPF_BASES = itertools.count(200_000_001)
-_CNPJ_BASES = itertools.count(20_000_001)
 _EMAILS = itertools.count(1)
-_CNPJ_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 
 ERROR_KEYS = {"error", "message", "details"}
 # Failures the contract allows to be 5xx: a dependency is down, never the request's fault.
@@ -43,24 +41,6 @@ UNAVAILABLE_CODES = {"authorizer_unavailable", "store_busy"}
 
 Item = dict[str, Any]
 Snapshot = dict[str, list[Item]]
-
-
-def new_cpf() -> str:
-    """A CPF with valid check digits, unique in this session."""
-    digits = [int(d) for d in str(next(_CPF_BASES))]
-    for size in (9, 10):
-        total = sum(d * w for d, w in zip(digits, range(size + 1, 1, -1), strict=True))
-        digits.append(total * 10 % 11 % 10)
-    return "".join(map(str, digits))
-
-
-def new_cnpj() -> str:
-    """A CNPJ with valid check digits, unique in this session."""
-    digits = [int(d) for d in f"{next(_CNPJ_BASES):08d}0001"]
-    for weights in (_CNPJ_WEIGHTS, (6, *_CNPJ_WEIGHTS)):
-        remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-        digits.append(0 if remainder < 2 else 11 - remainder)
-    return "".join(map(str, digits))
 
 
 def new_email() -> str:

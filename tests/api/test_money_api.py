@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api, assert_error, assert_retry_after, log_records, new_cpf, new_email
+from tests.api.conftest import Api, assert_error, assert_retry_after, log_records, new_email
+from tests.support.documents import new_cpf
 
 TRANSACTION_KEYS = {"id", "kind", "payer", "payee", "value", "status", "created_at"}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api, assert_error, log_records, new_cnpj, new_cpf, new_email
+from tests.api.conftest import Api, assert_error, log_records, new_email
+from tests.support.documents import new_cnpj, new_cpf
 
 CUSTOMER_KEYS = {"id", "name", "email", "document", "type", "status", "created_at"}
 

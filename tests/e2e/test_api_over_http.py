@@ -5,8 +5,7 @@ import uuid
 import pytest
 
 from tests.e2e.conftest import Api
-
-VALID_CPFS = ["52998224725", "11144477735", "15350946056", "86288366757", "34608514300"]
+from tests.support.documents import new_cnpj, new_cpf
 
 
 def new_customer(api: Api, customer_type: str = "individual") -> dict[str, str]:
@@ -15,33 +14,13 @@ def new_customer(api: Api, customer_type: str = "individual") -> dict[str, str]:
         {
             "name": "Cliente Teste",
             "email": f"{uuid.uuid4().hex[:12]}@example.com",
-            "document": _unique_cnpj() if customer_type == "merchant" else _unique_cpf(),
+            "document": new_cnpj() if customer_type == "merchant" else new_cpf(),
             "type": customer_type,
         },
     )
     assert answer.status == 201, answer
     body: dict[str, str] = answer.body
     return body
-
-
-def _check_digit(digits: list[int], weights: list[int]) -> int:
-    remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-    return 0 if remainder < 2 else 11 - remainder
-
-
-def _unique_cpf() -> str:
-    base = [int(c) for c in f"{uuid.uuid4().int % 10**9:09d}"]
-    first = _check_digit(base, list(range(10, 1, -1)))
-    second = _check_digit([*base, first], list(range(11, 1, -1)))
-    return "".join(map(str, [*base, first, second]))
-
-
-def _unique_cnpj() -> str:
-    base = [int(c) for c in f"{uuid.uuid4().int % 10**8:08d}0001"]
-    weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-    first = _check_digit(base, weights)
-    second = _check_digit([*base, first], [6, *weights])
-    return "".join(map(str, [*base, first, second]))
 
 
 def test_registration_answers_201_with_a_pending_customer_readable_back(api: Api) -> None:
@@ -56,7 +35,7 @@ def test_registration_answers_201_with_a_pending_customer_readable_back(api: Api
 def test_a_taken_email_is_409_over_http(api: Api) -> None:
     customer = new_customer(api)
 
-    again = api.post("/customers", {"name": "Outro", "email": customer["email"], "document": _unique_cpf()})
+    again = api.post("/customers", {"name": "Outro", "email": customer["email"], "document": new_cpf()})
 
     assert again.status == 409
     assert again.body["error"] == "customer_already_exists"

@@ -6,12 +6,12 @@ the sync runs) opens the account and activates it, and money arrives by a deposi
 ``MoneyMovement``. Only the external authorizer is a fake: its HTTP client has its own tests.
 """
 
-import itertools
 from dataclasses import dataclass
 
 import pytest
 
 from tests.conftest import Tables
+from tests.support.documents import new_cnpj, new_cpf
 from tests.support.ledger_checks import Item, ItemKey, table_items
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
@@ -21,28 +21,6 @@ from wallet.events import CustomerRegistered, parse_event
 from wallet.service.money_movement import Authorizer, MoneyMovement
 from wallet.service.registration import register_customer
 from wallet.service.sync import apply_customer_registered
-
-_CPF_BASES = itertools.count(100_000_001)
-_CNPJ_BASES = itertools.count(10_000_001)
-_CNPJ_FIRST_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
-
-
-def new_cpf() -> str:
-    """A CPF with valid check digits, different from every other this session made."""
-    digits = [int(d) for d in str(next(_CPF_BASES))]
-    for size in (9, 10):
-        total = sum(d * w for d, w in zip(digits, range(size + 1, 1, -1), strict=True))
-        digits.append(total * 10 % 11 % 10)
-    return "".join(map(str, digits))
-
-
-def new_cnpj() -> str:
-    """A CNPJ (a company's document) with valid check digits."""
-    digits = [int(d) for d in f"{next(_CNPJ_BASES):08d}0001"]
-    for weights in (_CNPJ_FIRST_WEIGHTS, (6, *_CNPJ_FIRST_WEIGHTS)):
-        remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-        digits.append(0 if remainder < 2 else 11 - remainder)
-    return "".join(map(str, digits))
 
 
 class AllowingAuthorizer:

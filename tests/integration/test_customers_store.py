@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.integration.conftest import Stores, new_cpf
+from tests.integration.conftest import Stores
+from tests.support.documents import new_cpf
 from wallet.adapters.outbox import PROCESSED_RETENTION
 from wallet.domain.customers import CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerAlreadyExists

@@ -9,7 +9,6 @@ dependency outlives the test's tables.
 
 import copy
 import importlib.util
-import itertools
 import json
 import time
 import urllib.request
@@ -25,6 +24,7 @@ import boto3
 import pytest
 
 from tests.conftest import Tables
+from tests.support.documents import new_cpf
 from tests.support.lambda_events import LambdaContext
 from tests.support.servers import Server
 from tests.support.template import create_table_request
@@ -39,16 +39,7 @@ from wallet.service.registration import register_customer
 
 ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-_CPF_BASES = itertools.count(300_000_001)
 _POLL_SECONDS = 5.0
-
-
-def new_cpf() -> str:
-    digits = [int(d) for d in str(next(_CPF_BASES))]
-    for size in (9, 10):
-        total = sum(d * w for d, w in zip(digits, range(size + 1, 1, -1), strict=True))
-        digits.append(total * 10 % 11 % 10)
-    return "".join(map(str, digits))
 
 
 def sample(name: str) -> dict[str, Any]:
