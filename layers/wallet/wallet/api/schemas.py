@@ -63,6 +63,8 @@ class DepositRequest(_Request):
 
 
 class CustomerResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     email: str
@@ -73,15 +75,7 @@ class CustomerResponse(BaseModel):
 
     @classmethod
     def of(cls, customer: Customer) -> Self:
-        return cls(
-            id=customer.id,
-            name=customer.name,
-            email=customer.email,
-            document=customer.document,
-            type=customer.type,
-            status=customer.status,
-            created_at=customer.created_at,
-        )
+        return cls.model_validate(customer)
 
 
 class TransactionResponse(BaseModel):
