@@ -53,6 +53,8 @@ def ministack_environment(port: int, state_dir: Path | None = None) -> dict[str,
         "IOT_MTLS_ENABLED": "0",
         "SFTP_ENABLED": "0",
         "LOG_LEVEL": "WARNING",
+        # Surplus workers a burst leaves behind (~100 MB each) go after two idle minutes, not five.
+        "LAMBDA_WARM_TTL_SECONDS": "120",
     }
     if state_dir is not None:
         environment |= {"PERSIST_STATE": "1", "STATE_DIR": str(state_dir)}

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 
 _REPORT = re.compile(r"REPORT RequestId: (?P<request>\S+)\s+Duration: (?P<duration>[\d.]+) ms")
-_QUIET_LEVELS = {"DEBUG", "INFO"}
+_LOUD_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
 
 
 class LogFollower:
@@ -64,7 +64,8 @@ class LogFollower:
             self._failed.discard(request)
             return f"[{function}] {request} {float(report['duration']):.0f} ms {outcome}"
         record = _json(message)
-        if record is None or record.get("level") in _QUIET_LEVELS:
+        # Metrics (EMF) blobs and INFO lines stay in CloudWatch Logs; the console shows problems.
+        if record is None or record.get("level") not in _LOUD_LEVELS:
             return None
         request = str(record.get("function_request_id", "-"))
         if record.get("level") in {"ERROR", "CRITICAL"}:
