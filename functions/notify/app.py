@@ -19,7 +19,12 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def record_handler(record: SQSRecord) -> None:
-    bootstrap.notification_sender().send(Notification.model_validate_json(record.body))
+    try:
+        bootstrap.notification_sender().send(Notification.model_validate_json(record.body))
+    except Exception:
+        # Reported in batchItemFailures; logged here, or the reason would be lost.
+        logger.exception("notification failed", extra={"message_id": record.message_id})
+        raise
 
 
 @logger.inject_lambda_context

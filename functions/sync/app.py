@@ -28,7 +28,12 @@ def record_handler(record: DynamoDBRecord) -> None:
     if record.event_name is not DynamoDBRecordEventName.INSERT or image.get("entity") != OUTBOX_ENTITY:
         logger.warning("not an outbox insert; skipped", extra={"event_id": record.event_id})
         return
-    bootstrap.pipeline().apply(parse_event(image["payload"]))
+    try:
+        bootstrap.pipeline().apply(parse_event(image["payload"]))
+    except Exception:
+        # Reported in batchItemFailures; logged here, or the reason would be lost.
+        logger.exception("outbox event failed", extra={"stream_event_id": record.event_id})
+        raise
 
 
 @logger.inject_lambda_context

@@ -102,3 +102,10 @@ def test_the_authorizer_stub_is_switched_through_the_api_port(api: Api) -> None:
     assert answer.status == 200
     assert answer.body["mode"] == "deny"
     assert api.call("GET", "/_local/authorizer").body["mode"] == "deny"
+
+
+def test_a_route_that_does_not_exist_answers_the_contracts_404(api: Api) -> None:
+    answer = api.call("DELETE", "/customers")
+
+    assert answer.status == 404
+    assert answer.body["error"] == "route_not_found"

@@ -50,7 +50,7 @@ def test_the_outbox_item_is_pending_with_a_parseable_payload(stores: Stores) -> 
     assert len(outbox) == 1
     item = outbox[0]
     assert item["status"] == "pending"
-    assert item["pending_kind"] == "outbox"
+    assert item["pending_kind"].startswith("outbox#")
     assert "expires_at" not in item
     event = parse_event(item["payload"])
     assert isinstance(event, CustomerRegistered)

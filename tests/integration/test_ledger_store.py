@@ -7,8 +7,7 @@ import pytest
 
 from tests.integration.conftest import Stores
 from tests.support.ledger_checks import assert_ledger_consistent, read_ledger
-from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, connection_for
+from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, connection_for
 from wallet.adapters.ledger_store import AccountItem, DuplicateTransaction, TransactionItem
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import CustomerNotFound, InsufficientFunds
@@ -176,7 +175,7 @@ def test_a_deposit_to_a_missing_account_writes_nothing(stores: Stores) -> None:
 def test_cancellation_reasons_map_to_labels_in_the_order_sent(stores: Stores) -> None:
     """Added update-then-put, sent put-then-update: only the failing update's label is named."""
     poor = opened(stores, balance=10)
-    write = StoreTransaction()
+    write = AtomicWrite()
     write.update(
         "debit",
         AccountItem.key(poor),
@@ -196,7 +195,7 @@ def test_a_failing_put_is_named_even_when_added_last(stores: Stores) -> None:
     rich = opened(stores, balance=1_000)
     recorded, event = movement(None, rich, 1)
     stores.ledger.record(recorded, event)
-    write = StoreTransaction()
+    write = AtomicWrite()
     write.update("debit", AccountItem.key(rich), [AccountItem.balance.add(-1)], AccountItem.balance >= 1)
     write.put("transaction", TransactionItem.from_domain(recorded), TransactionItem.pk.does_not_exist())
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallet.domain.documents import InvalidDocument, mask_document, normalize_document
+from wallet.domain.documents import InvalidDocument, normalize_document
 
 # Published examples with valid check digits.
 VALID_CPFS = ["52998224725", "11144477735", "12345678909", "39053344705", "93541134780"]
@@ -78,10 +78,3 @@ def test_changing_either_check_digit_of_a_valid_document_makes_it_invalid(
 
     with pytest.raises(InvalidDocument):
         normalize_document(changed)
-
-
-@pytest.mark.parametrize(
-    ("digits", "masked"), [("52998224725", "*********25"), ("11222333000181", "************81")]
-)
-def test_a_masked_document_shows_only_its_last_two_digits(digits: str, masked: str) -> None:
-    assert mask_document(digits) == masked

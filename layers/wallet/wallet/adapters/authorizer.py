@@ -11,7 +11,6 @@ Only the standard library is used, so the Lambda layer stays free of HTTP client
 
 import http.client
 import json
-import logging
 import math
 import random
 import time
@@ -22,8 +21,7 @@ from collections.abc import Callable
 
 from wallet.adapters.circuit_breaker import CircuitBreaker, CircuitOpen
 from wallet.domain.errors import AuthorizerUnavailable, TransferNotAuthorized
-
-_LOG = logging.getLogger(__name__)
+from wallet.observability import logger
 
 MAX_BODY_BYTES = 64 * 1024
 BACKOFF_BASE_SECONDS = 0.05
@@ -82,7 +80,7 @@ class HttpAuthorizer:
         try:
             allowed = self._ask_with_retries()
         except _Unavailable as exc:
-            _LOG.warning("authorizer unavailable after %d attempt(s): %s", self._attempts, exc)
+            logger.warning("authorizer unavailable", extra={"attempts": self._attempts, "reason": str(exc)})
             self._breaker.record_failure()
             raise AuthorizerUnavailable(
                 "The authorizer is unavailable; try again later.",
@@ -100,7 +98,7 @@ class HttpAuthorizer:
             try:
                 return self._timed_attempt()
             except _Unavailable as exc:
-                _LOG.info("authorizer attempt failed, retrying: %s", exc)
+                logger.info("authorizer attempt failed; retrying", extra={"reason": str(exc)})
             self._sleep(backoff_delay(retry))
         return self._timed_attempt()
 

@@ -10,9 +10,8 @@ from typing import Self
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 
-from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import KeyedItem, OutboxItem, pending_items, processed_actions
+from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
+from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, OutboxItem, pending_items, processed_actions
 from wallet.domain.customers import Customer, CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerAlreadyExists, CustomerNotFound
 from wallet.events import CustomerRegistered
@@ -82,7 +81,8 @@ class CustomersStore:
     def get(self, customer_id: str) -> Customer | None:
         try:
             # Consistent: a customer registered a moment ago must not look unknown (404).
-            return CustomerItem.get(f"CUSTOMER#{customer_id}", "PROFILE", consistent_read=True).to_domain()
+            key = CustomerItem.key(customer_id)
+            return CustomerItem.get(key.pk, key.sk, consistent_read=True).to_domain()
         except CustomerItem.DoesNotExist:
             return None
 
@@ -91,11 +91,15 @@ class CustomersStore:
         try:
             commit_with_retry(self._registration(customer, event), self._connection)
         except TransactionCancelled as cancelled:
-            taken = " and ".join(sorted(cancelled.failed & {"email", "document"})) or "customer id"
+            if "customer" in cancelled.failed:
+                # The id is fresh and random: an existing customer with it can only be this
+                # registration's own write, whose answer was lost and then retried.
+                return
+            taken = " and ".join(sorted(cancelled.failed & {"email", "document"}))
             raise CustomerAlreadyExists(f"a customer with this {taken} already exists") from cancelled
 
-    def _registration(self, customer: Customer, event: CustomerRegistered) -> StoreTransaction:
-        registration = StoreTransaction()
+    def _registration(self, customer: Customer, event: CustomerRegistered) -> AtomicWrite:
+        registration = AtomicWrite()
         registration.put("customer", CustomerItem.from_domain(customer), CustomerItem.pk.does_not_exist())
         for kind, value in (("email", customer.email), ("document", customer.document)):
             guard = UniquenessGuard.claim(kind.upper(), value, customer.id)
@@ -110,7 +114,7 @@ class CustomersStore:
 
         Returns False when the event was already processed (a duplicate delivery).
         """
-        activation = StoreTransaction()
+        activation = AtomicWrite()
         activation.update(
             "event",
             CustomersOutboxItem.key(event.event_id),
@@ -131,5 +135,5 @@ class CustomersStore:
             return False
         return True
 
-    def pending_events(self, older_than: datetime) -> list[CustomersOutboxItem]:
-        return pending_items(CustomersOutboxItem, older_than)
+    def pending_events(self, older_than: datetime, limit: int = 100) -> list[CustomersOutboxItem]:
+        return pending_items(CustomersOutboxItem, OUTBOX_ENTITY, older_than, limit)

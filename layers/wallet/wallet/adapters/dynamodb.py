@@ -1,6 +1,6 @@
-"""PynamoDB plumbing shared by both stores: binding models to tables, and transactions.
+"""PynamoDB plumbing shared by the stores: binding models to tables, and atomic writes.
 
-``Transaction`` wraps PynamoDB's ``TransactWrite`` to give every action a label, so that a
+``AtomicWrite`` wraps PynamoDB's ``TransactWrite`` to give every action a label, so that a
 cancellation can say *which* condition failed. PynamoDB sends the actions grouped by kind
 (condition checks, deletes, puts, updates), not in the order they were added, and
 DynamoDB's ``CancellationReasons`` follow the order sent: the labels are kept in that same
@@ -9,6 +9,7 @@ grouping, never in call order.
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from functools import cache
@@ -25,8 +26,9 @@ from wallet.domain.errors import StoreBusy
 
 # The order in which PynamoDB's TransactWrite._commit sends its action groups.
 _SENT_ORDER: Final = ("condition_check", "delete", "put", "update")
-_CONFLICT = "TransactionConflict"
 _CONDITION_FAILED = "ConditionalCheckFailed"
+# Reasons that say "not now" rather than "no": the same write may succeed a moment later.
+_TRANSIENT = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 class TransactionCancelled(Exception):
@@ -37,7 +39,7 @@ class TransactionCancelled(Exception):
         self.failed = failed
 
 
-class Transaction:
+class AtomicWrite:
     """The actions of one TransactWriteItems, each with a label."""
 
     def __init__(self) -> None:
@@ -56,9 +58,16 @@ class Transaction:
         )
 
     def commit(self, connection: Connection) -> None:
-        """Send the actions in ONE TransactWriteItems; map a cancellation back to labels."""
+        """Send the actions in ONE TransactWriteItems; map a cancellation back to labels.
+
+        The botocore client retries a request whose answer was lost (a timeout, a 5xx), and
+        resends it as it was, token included: DynamoDB then answers the retry with the first
+        attempt's success instead of cancelling it on its own, already written, items. A
+        fresh token per commit keeps two different writes from ever sharing one.
+        """
+        token = str(uuid.uuid4())
         try:
-            with TransactWrite(connection=connection) as transaction:
+            with TransactWrite(connection=connection, client_request_token=token) as transaction:
                 for _, apply in self._ordered():
                     apply(transaction)
         except TransactWriteError as error:
@@ -73,37 +82,37 @@ class Transaction:
             return error
         labels = [label for label, _ in self._ordered()]
         codes = [reason.code if reason else None for reason in error.cancellation_reasons]
-        if _CONFLICT in codes:
-            return TransactionConflict()
+        if _TRANSIENT.intersection(codes):
+            return TransientCancellation()
         failed = frozenset(
-            label for label, code in zip(labels, codes, strict=False) if code == _CONDITION_FAILED
+            label for label, code in zip(labels, codes, strict=True) if code == _CONDITION_FAILED
         )
         if not failed:
             return error
         return TransactionCancelled(failed)
 
 
-class TransactionConflict(Exception):
-    """Another transaction touched the same items at the same moment; retrying is safe."""
+class TransientCancellation(Exception):
+    """A concurrent transaction on the same items, or throttling: retrying is safe."""
 
 
 def commit_with_retry(
-    transaction: Transaction,
+    write: AtomicWrite,
     connection: Connection,
     *,
     attempts: int = 4,
     base_delay_seconds: float = 0.025,
     sleep: Callable[[float], None] | None = None,
 ) -> None:
-    """Commit, retrying a bounded number of times when DynamoDB reports TransactionConflict.
+    """Commit, retrying a bounded number of times when DynamoDB cancels for a transient reason.
 
-    Its conditions make a retry safe: a debit that already happened is never applied twice.
+    The conditions make a retry safe: a debit that already happened is never applied twice.
     """
     for attempt in range(attempts):
         try:
-            transaction.commit(connection)
+            write.commit(connection)
             return
-        except TransactionConflict:
+        except TransientCancellation:
             if attempt + 1 < attempts:
                 (sleep or time.sleep)(random.uniform(0, base_delay_seconds * 2**attempt))
     raise StoreBusy("the store is busy with concurrent changes; retry shortly", retry_after_seconds=1)

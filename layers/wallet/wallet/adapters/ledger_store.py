@@ -13,9 +13,8 @@ from typing import Self
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
-from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import KeyedItem, OutboxItem, pending_items, processed_actions
+from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
+from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, OutboxItem, pending_items, processed_actions
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import CustomerNotFound, InsufficientFunds
 from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus
@@ -95,13 +94,15 @@ class LedgerStore:
 
     def account(self, customer_id: str) -> Account | None:
         try:
-            return AccountItem.get(f"ACCOUNT#{customer_id}", "ACCOUNT", consistent_read=True).to_domain()
+            key = AccountItem.key(customer_id)
+            return AccountItem.get(key.pk, key.sk, consistent_read=True).to_domain()
         except AccountItem.DoesNotExist:
             return None
 
     def transaction(self, transaction_id: str) -> Transaction | None:
         try:
-            item = TransactionItem.get(f"TRANSACTION#{transaction_id}", "TRANSACTION", consistent_read=True)
+            key = TransactionItem.key(transaction_id)
+            item = TransactionItem.get(key.pk, key.sk, consistent_read=True)
         except TransactionItem.DoesNotExist:
             return None
         return item.to_domain()
@@ -135,9 +136,9 @@ class LedgerStore:
                 raise InsufficientFunds("the payer's balance is lower than the value") from cancelled
             raise CustomerNotFound("the payee has no account") from cancelled
 
-    def _movement(self, transaction: Transaction, event: TransactionCreated) -> StoreTransaction:
+    def _movement(self, transaction: Transaction, event: TransactionCreated) -> AtomicWrite:
         amount = transaction.amount
-        movement = StoreTransaction()
+        movement = AtomicWrite()
         if transaction.payer_id is not None:
             movement.update(
                 "debit",
@@ -157,8 +158,8 @@ class LedgerStore:
         movement.put("event", LedgerOutboxItem.pending_event(event), LedgerOutboxItem.pk.does_not_exist())
         return movement
 
-    def pending_events(self, older_than: datetime) -> list[LedgerOutboxItem]:
-        return pending_items(LedgerOutboxItem, older_than)
+    def pending_events(self, older_than: datetime, limit: int = 100) -> list[LedgerOutboxItem]:
+        return pending_items(LedgerOutboxItem, OUTBOX_ENTITY, older_than, limit)
 
     def mark_event_processed(self, event_id: str, now: datetime) -> None:
         """Idempotent: marking an already processed event again changes nothing that matters."""

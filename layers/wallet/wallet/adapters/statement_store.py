@@ -5,7 +5,7 @@ key that sorts by time then transaction id, so a customer's statement is one Que
 backwards (newest first). Both parties' entries are written in ONE TransactWriteItems with
 ``attribute_not_exists``: a replayed event changes nothing. An entry whose e-mail has not
 been handed to the email bus yet sits in the sparse ``pending`` index
-(``pending_kind = "notification"``), where the sweeper finds what a crash left behind.
+(``pending_kind = "notification#<shard>"``), where the sweeper finds what a crash left behind.
 """
 
 import base64
@@ -18,9 +18,8 @@ from typing import Any, Self
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from wallet.adapters.dynamodb import Transaction as StoreTransaction
-from wallet.adapters.dynamodb import TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import KeyedItem
+from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
+from wallet.adapters.outbox import KeyedItem, pending_items
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
 
@@ -70,8 +69,7 @@ class StatementEntryItem(KeyedItem):
         item.notification_id = entry.notification_id
         item.notification_status = "pending"
         item.recorded_at = now
-        item.pending_kind = NOTIFICATION_PENDING
-        item.pending_since = now.isoformat()
+        item.mark_pending(NOTIFICATION_PENDING, entry.notification_id, now)
         return item
 
     def to_domain(self) -> StatementEntry:
@@ -87,7 +85,7 @@ class StatementEntryItem(KeyedItem):
 
     @property
     def notification_pending(self) -> bool:
-        return self.pending_kind == NOTIFICATION_PENDING
+        return self.pending_kind is not None
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ class StatementStore:
         The entries of a transaction are only ever written together, so "one exists" means
         "all exist": a replay is a no-op.
         """
-        statement = StoreTransaction()
+        statement = AtomicWrite()
         for position, entry in enumerate(entries):
             item = StatementEntryItem.pending_entry(entry, now)
             statement.put(f"entry{position}", item, StatementEntryItem.pk.does_not_exist())
@@ -146,18 +144,13 @@ class StatementStore:
 
     def pending_notifications(self, older_than: datetime, limit: int = 100) -> list[StatementEntry]:
         """Entries whose notification is pending since before ``older_than``, oldest first."""
-        query = StatementEntryItem.pending.query(
-            NOTIFICATION_PENDING, StatementEntryItem.pending_since < older_than.isoformat(), limit=limit
-        )
-        return [item.to_domain() for item in query if isinstance(item, StatementEntryItem)]
+        items = pending_items(StatementEntryItem, NOTIFICATION_PENDING, older_than, limit)
+        return [item.to_domain() for item in items]
 
     def oldest_pending_since(self) -> datetime | None:
         """When the longest-waiting notification became pending; None if none waits."""
-        query = StatementEntryItem.pending.query(NOTIFICATION_PENDING, limit=1)
-        for item in query:
-            if item.pending_since is not None:
-                return datetime.fromisoformat(item.pending_since)
-        return None
+        oldest = pending_items(StatementEntryItem, NOTIFICATION_PENDING, datetime.now(UTC), limit=1)
+        return datetime.fromisoformat(oldest[0].pending_since) if oldest and oldest[0].pending_since else None
 
     def page(self, customer_id: str, limit: int, cursor: str | None) -> StatementPage:
         """One page of a customer's statement, newest first."""

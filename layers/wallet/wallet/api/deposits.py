@@ -6,12 +6,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet import bootstrap
 from wallet.api.http import error_responses
 from wallet.api.money import created
-from wallet.api.schemas import ID_PATTERN, DepositRequest, IdempotencyKey, TransactionResponse
+from wallet.api.schemas import DepositRequest, IdempotencyKey, PathId, TransactionResponse
 from wallet.domain import errors
 from wallet.service.money_movement import MoneyMovement
 
@@ -29,7 +29,7 @@ router = Router()
     },
 )
 def deposit(
-    customer_id: Annotated[str, Path(pattern=ID_PATTERN)],
+    customer_id: PathId,
     body: DepositRequest,
     money: Annotated[MoneyMovement, Depends(bootstrap.money_movement)],
     idempotency_key: Annotated[IdempotencyKey, Header(alias="idempotency-key")] = None,

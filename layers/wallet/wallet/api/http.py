@@ -122,6 +122,10 @@ def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response[Any]:
     )
 
 
+def _undecodable_body(_: UnicodeDecodeError) -> Response[Any]:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the body is not UTF-8 text")
+
+
 def _not_found(_: NotFoundError) -> Response[Any]:
     return _error(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
 
@@ -136,6 +140,7 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app.exception_handler(errors.WalletError)(_wallet_error)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_media_type)
+    app.exception_handler(UnicodeDecodeError)(_undecodable_body)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_not_found)
     for router in routers:

@@ -4,18 +4,16 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
-from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from wallet import bootstrap
 from wallet.api.http import error_responses
-from wallet.api.schemas import ID_PATTERN, BalanceResponse, CustomerResponse, TransactionResponse
+from wallet.api.schemas import BalanceResponse, CustomerResponse, PathId, TransactionResponse
 from wallet.domain import errors
 from wallet.domain.money import format_amount
 from wallet.service.queries import Queries
 
 router = Router()
 
-PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 QueriesDependency = Annotated[Queries, Depends(bootstrap.queries)]
 
 

@@ -3,14 +3,17 @@
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from wallet.domain.customers import Customer, CustomerStatus, CustomerType, normalize_email, normalize_name
 from wallet.domain.documents import normalize_document
 from wallet.domain.ledger import Transaction, TransactionKind, TransactionStatus
-from wallet.domain.money import format_amount, parse_amount
+from wallet.domain.money import CURRENCY, format_amount, parse_amount
 
 ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+# An id in a route's path: anything else cannot name a customer or a transaction.
+PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 def _integer_id_as_text(value: object) -> object:
@@ -103,7 +106,7 @@ class TransactionResponse(BaseModel):
 class BalanceResponse(BaseModel):
     customer_id: str
     balance: str = Field(examples=["100.00"])
-    currency: Literal["BRL"] = "BRL"
+    currency: Literal["BRL"] = CURRENCY
 
 
 class ErrorDetail(BaseModel):

@@ -9,12 +9,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from wallet import bootstrap
 from wallet.adapters.statement_store import InvalidCursor
 from wallet.api.http import error_responses
-from wallet.api.schemas import ID_PATTERN
+from wallet.api.schemas import PathId
 from wallet.api.statement_schemas import StatementResponse
 from wallet.domain import errors
 from wallet.service.statements import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StatementQueries
@@ -22,7 +22,6 @@ from wallet.service.statements import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Statemen
 router = Router()
 
 
-PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")]
 StatementDependency = Annotated[StatementQueries, Depends(bootstrap.statement_queries)]

@@ -23,11 +23,6 @@ def normalize_document(raw: str) -> str:
     raise InvalidDocument("document must be a valid CPF (11 digits) or CNPJ (14 digits)")
 
 
-def mask_document(digits: str) -> str:
-    """Keep only the last two digits, for logs and e-mails."""
-    return "*" * (len(digits) - 2) + digits[-2:]
-
-
 def _is_valid_cpf(digits: str) -> bool:
     if len(set(digits)) == 1:
         return False

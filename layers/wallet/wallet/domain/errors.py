@@ -55,6 +55,6 @@ class IdempotencyKeyReused(WalletError):
 
 
 class StoreBusy(WalletError):
-    """DynamoDB kept cancelling a transaction with TransactionConflict; safe to retry."""
+    """DynamoDB kept cancelling a write (TransactionConflict, throttling); safe to retry."""
 
     code = "store_busy"

@@ -6,8 +6,9 @@ Amounts never pass through a float: a JSON number reaches this module as a ``Dec
 
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Final
 
-CURRENCY = "BRL"
+CURRENCY: Final = "BRL"
 CENTAVOS_PER_REAL = 100
 # One billion reais: anything larger is a client bug, not a payment.
 MAX_AMOUNT_CENTAVOS = 1_000_000_000 * CENTAVOS_PER_REAL

@@ -24,7 +24,7 @@ from wallet.domain.ledger import (
     transaction_id_for,
 )
 from wallet.events import TransactionCreated
-from wallet.observability import MetricUnit, metrics
+from wallet.observability import MetricUnit, logger, metrics
 from wallet.service.clock import utc_now
 
 # How long a client should wait for the sync to open a new customer's account.
@@ -73,6 +73,10 @@ class MoneyMovement:
             raise
         if not movement.replayed:
             metrics.add_metric(name=f"{kind.title()}Committed", unit=MetricUnit.Count, value=1)
+        logger.info(
+            f"{kind} committed",
+            extra={"transaction_id": movement.transaction.id, "replayed": movement.replayed},
+        )
         return movement
 
     def _move(
@@ -91,9 +95,16 @@ class MoneyMovement:
         try:
             self._check(candidate)
             self._ledger.record(candidate, _created_event(candidate))
-        except (WalletError, DuplicateTransaction):
-            # A concurrent request with the same key may have committed meanwhile (and, say,
-            # spent the balance this one was checked against): then answer as it did.
+        except DuplicateTransaction:
+            # Without a key the id is fresh and random: the transaction is this request's own
+            # write whose answer was lost and retried. With one, a concurrent twin won the race.
+            original = self._ledger.transaction(candidate.id)
+            if original is None:
+                raise
+            return _replay(original, candidate) if key is not None else Movement(original, replayed=False)
+        except WalletError:
+            # A twin with the same key may have committed meanwhile (and, say, spent the
+            # balance this one was checked against): then answer as it did.
             original = self._ledger.transaction(candidate.id) if key is not None else None
             if original is None:
                 raise

@@ -103,7 +103,10 @@ class Pipeline:
         # Each list is oldest first (the index's sort key), so its head is its oldest.
         heads = [
             datetime.fromisoformat(items[0].pending_since)
-            for items in (self._customers.pending_events(now), self._ledger.pending_events(now))
+            for items in (
+                self._customers.pending_events(now, limit=1),
+                self._ledger.pending_events(now, limit=1),
+            )
             if items and items[0].pending_since is not None
         ]
         return min(heads, default=None)

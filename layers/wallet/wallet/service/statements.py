@@ -11,13 +11,12 @@ from datetime import datetime
 from typing import Protocol
 
 from wallet.adapters.statement_store import StatementPage
-from wallet.domain.customers import Customer
 from wallet.domain.errors import CustomerNotFound
 from wallet.domain.statements import StatementEntry, statement_entries
 from wallet.events import TransactionCreated
 from wallet.observability import logger
 from wallet.service.clock import utc_now
-from wallet.service.notifications import EmailBus, NotificationState, publish_pending
+from wallet.service.notifications import EmailBus, NotificationState, Profiles, publish_pending
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -70,12 +69,8 @@ class StatementReader(Protocol):
     def page(self, customer_id: str, limit: int, cursor: str | None) -> StatementPage: ...
 
 
-class ProfileReader(Protocol):
-    def get(self, customer_id: str) -> Customer | None: ...
-
-
 class StatementQueries:
-    def __init__(self, profiles: ProfileReader, statements: StatementReader) -> None:
+    def __init__(self, profiles: Profiles, statements: StatementReader) -> None:
         self._profiles = profiles
         self._statements = statements
 
