@@ -36,15 +36,22 @@ class LocalStack:
         }
 
 
+def scratch_dir(port: int) -> Path:
+    """Where ministack's workers unpack the functions (~64 MB each).
+
+    Workers killed with ministack's process group leave theirs behind (docs/local-stack.md,
+    G9): one folder per ministack, removed when it stops, and all under .local/.
+    """
+    return ROOT / ".local" / "tmp" / f"ministack-{port}"
+
+
 def ministack_environment(port: int, state_dir: Path | None = None) -> dict[str, str]:
     """ministack's whole environment: loopback only, no listeners beyond its gateway port.
 
     Functions inherit ministack's environment (docs/local-stack.md, G8), so no endpoint
     variable of this process may leak into it: ministack then points them at itself.
     """
-    # Workers unpack each function into TMPDIR and leave it behind (docs/local-stack.md, G9):
-    # keep that inside .local/, which `make clean` removes.
-    scratch = ROOT / ".local" / "tmp"
+    scratch = scratch_dir(port)
     scratch.mkdir(parents=True, exist_ok=True)
     environment = {
         "TMPDIR": str(scratch),

@@ -1,6 +1,7 @@
 """Child processes serving on loopback: start, wait until they answer, stop with their children."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,11 +39,19 @@ def answers(path: str) -> Callable[[str], bool]:
 class Server:
     """A child process serving on 127.0.0.1:port, up once its readiness check says so.
 
-    ``env`` is its whole environment (this process's own when None).
+    ``env`` is its whole environment (this process's own when None); ``scratch`` a folder
+    of its own, removed when it stops.
     """
 
     def __init__(
-        self, name: str, command: list[str], port: int, log_dir: Path, env: dict[str, str] | None = None
+        self,
+        name: str,
+        command: list[str],
+        port: int,
+        log_dir: Path,
+        *,
+        env: dict[str, str] | None = None,
+        scratch: Path | None = None,
     ) -> None:
         self.name = name
         self.port = port
@@ -50,6 +59,7 @@ class Server:
         self.log_path = log_dir / f"{name}.log"
         self._command = command
         self._env = dict(os.environ) if env is None else env
+        self._scratch = scratch
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -86,6 +96,8 @@ class Server:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack, ministack_environment
+from devstack.config import LocalStack, ministack_environment, scratch_dir
 from devstack.deploy import deploy, verify
 from devstack.gateway import Gateway
 from devstack.processes import Server, answers
@@ -29,11 +29,13 @@ class RunningStack:
         return self.gateway.url
 
 
-def start_ministack(stack: LocalStack, state_dir: Path | None) -> Server:
+def start_ministack(stack: LocalStack, state_dir: Path | None = None) -> Server:
+    """ministack, with the project's gap fixes (devstack/ministack_gaps.py), on the stack's port."""
+    port = stack.endpoint_port
     command = [sys.executable, "-m", "devstack.ministack_gaps"]
-    environment = ministack_environment(stack.endpoint_port, state_dir)
+    environment = ministack_environment(port, state_dir)
     server = Server(
-        f"ministack-{stack.endpoint_port}", command, stack.endpoint_port, stack.log_dir, environment
+        f"ministack-{port}", command, port, stack.log_dir, env=environment, scratch=scratch_dir(port)
     )
     return server.start(answers("/_ministack/health"))
 

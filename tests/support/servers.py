@@ -5,10 +5,10 @@ DynamoDB Local (AWS's own engine) are separate processes; nothing here emulates 
 """
 
 import shutil
-import sys
 from pathlib import Path
 
-from devstack.config import ministack_environment
+from devstack.config import LocalStack
+from devstack.stack import start_ministack as start_ministack_on
 from devstack.processes import Server, answers, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,10 +19,7 @@ __all__ = ["Server", "start_dynamodb_local", "start_ministack"]
 
 
 def start_ministack(state_dir: Path | None = None) -> Server:
-    port = free_port()
-    command = [sys.executable, "-m", "devstack.ministack_gaps"]
-    server = Server(f"ministack-{port}", command, port, LOGS, ministack_environment(port, state_dir))
-    return server.start(answers("/_ministack/health"))
+    return start_ministack_on(LocalStack(endpoint_port=free_port(), log_dir=LOGS), state_dir)
 
 
 def start_dynamodb_local() -> Server:
