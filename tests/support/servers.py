@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 from devstack.config import LocalStack
-from devstack.stack import start_ministack as start_ministack_on
 from devstack.processes import Server, answers, free_port
+from devstack.stack import start_ministack as start_ministack_on
 
 ROOT = Path(__file__).resolve().parents[2]
 DYNAMODB_LOCAL = ROOT / ".cache" / "dynamodb-local"
