@@ -36,7 +36,7 @@ $(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
 lint: $(STAMP) ## ruff, mypy and sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/wallet/wallet devstack tests
+	$(BIN)/mypy layers/wallet/wallet devstack benchmarks tests
 	for app in functions/*/app.py; do $(BIN)/mypy --no-error-summary "$$app" || exit 1; done
 	$(BIN)/sam validate --lint
 

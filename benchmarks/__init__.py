@@ -1,0 +1,7 @@
+"""The benchmarks of the wallet, run on the local stack by ``make bench``.
+
+``python -m benchmarks`` starts ONE local stack (ministack on free ports, the app deployed
+with SAM exactly as to AWS), runs every benchmark against it, prints one ``name: value``
+line per figure, writes ``benchmarks/latest.json`` and renders ``docs/benchmarks.md``.
+Every timing is a ratio against a baseline measured in the same run, on the same machine.
+"""

@@ -1,0 +1,220 @@
+"""``make bench``: every benchmark on one local stack; figures, latest.json and docs/benchmarks.md.
+
+The figures go to standard output, one ``name: value`` line each; progress, SAM's own
+output and the stack's messages go to standard error. ``--quick`` runs every benchmark
+with small counts as a smoke test and writes only ``benchmarks/raw/quick.json``.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from benchmarks import (
+    cold_start,
+    hot_payee,
+    machine,
+    notifications,
+    package_size,
+    report,
+    request_path,
+    throughput,
+    write_cost,
+)
+from benchmarks.common import Result, run_concurrently
+from benchmarks.wallet_api import Customer, WalletApi
+from devstack.config import ROOT, LocalStack
+from devstack.deploy import sam
+from devstack.processes import free_port
+from devstack.stack import running_stack
+
+LATEST = ROOT / "benchmarks" / "latest.json"
+QUICK = ROOT / "benchmarks" / "raw" / "quick.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+STACK_NAME = "wallet-bench"
+
+
+@contextmanager
+def figures_on_stdout() -> Iterator[IO[str]]:
+    """Standard output for the figures only: everything else printed meanwhile (this process,
+    the SAM CLI, the stack) goes to standard error."""
+    sys.stdout.flush()
+    figures = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    try:
+        yield figures
+    finally:
+        sys.stdout.flush()
+        os.dup2(figures.fileno(), 1)
+        figures.close()
+
+
+def say(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
+
+
+class Population:
+    """The customers every API benchmark draws from, registered and funded over the API."""
+
+    def __init__(self, api: WalletApi, payers: int, payees: int) -> None:
+        say(
+            f"registering {payers} payers, {payees} payees and a merchant (pending until the sync opens them)"
+        )
+        self.payers: list[Customer] = api.register_many(payers)
+        self.payees: list[Customer] = api.register_many(payees)
+        (self.merchant,) = api.register_many(1, "merchant")
+        say("funding the payers (deposits)")
+        api.fund(self.payers)
+
+
+def warm_up(api: WalletApi, pool: Population, count: int) -> None:
+    """Start as many send_money workers as there are clients, and the pipeline's, before timing."""
+    say(f"warming up: {count} transfers from {throughput.CLIENTS} clients, then the pipeline catches up")
+    pairs = throughput.spread_pairs(pool.payers, pool.payees, count)
+    run_concurrently(pairs, throughput.CLIENTS, lambda pair: api.transfer(*pair))
+    api.drain()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="small counts; writes only benchmarks/raw/quick.json"
+    )
+    options = parser.parse_args(argv)
+    quick: bool = options.quick
+    started = time.monotonic()
+    with figures_on_stdout() as figures_out:
+        results, machine_info = run_all(
+            quick, lambda name, value: print(f"{name}: {value}", file=figures_out)
+        )
+    machine_info["load_average_at_end"] = machine.load_average()
+    machine_info["duration_s"] = round(time.monotonic() - started)
+    document = {
+        "command": "make bench",
+        "machine": machine_info,
+        "figures": {name: value for result in results.values() for name, value in result.figures.items()},
+        "raw": {name: result.raw for name, result in results.items()},
+    }
+    target = QUICK if quick else LATEST
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    say(f"wrote {target.relative_to(ROOT)}")
+    if not quick:
+        DOCS.write_text(report.render(document))
+        say(f"wrote {DOCS.relative_to(ROOT)}")
+
+
+def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, Result], dict[str, Any]]:
+    scale = 0.25 if quick else 1.0
+    machine_info = machine.describe()
+    results: dict[str, Result] = {}
+
+    def record(name: str, result: Result) -> None:
+        results[name] = result
+        for figure, value in result.figures.items():
+            emit(figure, value)
+
+    config = LocalStack(
+        endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name=STACK_NAME
+    )
+    with tempfile.TemporaryDirectory(prefix="wallet-bench-") as scratch:
+        build_dir = Path(scratch) / "build"
+        say(f"sam build into a folder of this run's own ({build_dir})")
+        sam(config, "build", "--config-env", "local", "--build-dir", str(build_dir))
+        say("package size")
+        record("package_size", package_size.run(build_dir, say))
+        say("cold start")
+        repeats = (3, 2) if quick else (7, 5)
+        record("cold_start", cold_start.run(build_dir, say, *repeats))
+        say("starting the local stack (ministack on free ports, the app deployed with SAM)")
+        with running_stack(config, None, say) as stack:
+            api = WalletApi(stack.api_url, config.endpoint)
+            try:
+                run_on_stack(api, stack.outputs, config, build_dir, scale=scale, record=record)
+            finally:
+                api.close()
+    return results, machine_info
+
+
+def run_on_stack(
+    api: WalletApi,
+    outputs: dict[str, str],
+    config: LocalStack,
+    build_dir: Path,
+    *,
+    scale: float,
+    record: Callable[[str, Result], None],
+) -> None:
+    direct_url = f"{config.endpoint}/_aws/execute-api/{outputs['ApiId']}"
+    pool = Population(api, payers=24, payees=48)
+    warm_up(api, pool, count=int(96 * scale) or 16)
+    say("notification latency")
+    record(
+        "notifications",
+        notifications.run(
+            api,
+            config.endpoint,
+            outputs,
+            payers=pool.payers,
+            payees=pool.payees,
+            say=say,
+            count=int(notifications.COUNT * scale),
+        ),
+    )
+    say("write cost")
+    record(
+        "write_cost",
+        write_cost.run(
+            api,
+            config.endpoint,
+            outputs,
+            payers=pool.payers,
+            payees=pool.payees,
+            say=say,
+            transfers=int(write_cost.TRANSFERS * scale) or 5,
+        ),
+    )
+    say("where one transfer's time goes")
+    record(
+        "request_path",
+        request_path.run(
+            api, direct_url, config, outputs, build_dir, payer=pool.payers[0], payee=pool.payees[0], say=say
+        ),
+    )
+    say("throughput: API against raw TransactWriteItems")
+    record(
+        "throughput",
+        throughput.run(
+            api,
+            direct_url,
+            config.endpoint,
+            outputs,
+            payers=pool.payers,
+            payees=pool.payees,
+            say=say,
+            count=int(throughput.COUNT * scale),
+        ),
+    )
+    say("hot payee against spread payees")
+    record(
+        "hot_payee",
+        hot_payee.run(
+            api,
+            config.endpoint,
+            payers=pool.payers,
+            payees=pool.payees,
+            merchant=pool.merchant,
+            say=say,
+            count=int(throughput.COUNT * scale),
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()

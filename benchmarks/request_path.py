@@ -1,0 +1,317 @@
+"""Where one transfer's time goes, one client, one request at a time (no figure of its own).
+
+The same transfer, sent sequentially, entering the system at each layer in turn:
+- through the local gateway (what ``make run``'s clients use), and through a second instance
+  of it with TCP_NODELAY set on its client connections (a one-line change measured here);
+- straight to ministack's execute-api (API Gateway's emulation, no gateway);
+- as a Lambda ``Invoke`` of send_money with an API Gateway v2 event (no HTTP API);
+- the send_money handler called in a process of the benchmark's own, with the built
+  function and layer on ``sys.path``, talking to the same ministack and authorizer stub (no
+  Lambda plumbing at all: what the code itself costs, warm).
+The differences between neighbours are what each layer adds. Beside them, the requests the
+handler makes, timed alone from one client: a strongly consistent GetItem, the four-item
+TransactWriteItems, and the authorizer stub's GET.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import HttpClient, Result, Say, aws_client, summary_ms
+from benchmarks.template import LAYER_TYPE, built, function_environment, layer_python_dir, logical_ids
+from benchmarks.throughput import RawLedger, function_durations_ms
+from benchmarks.wallet_api import Customer, WalletApi
+from devstack.config import ROOT, LocalStack
+from devstack.gateway import Gateway
+from devstack.processes import free_port
+
+COUNT = 40
+WARM_UP = 5
+FUNCTION = "SendMoneyFunction"
+EVENT = ROOT / "events" / "send_money.json"
+
+_CHILD = """
+import copy, json, os, sys, time, uuid, importlib
+sys.path[:0] = json.loads(os.environ["BENCH_SYS_PATH"])
+event, pairs = json.loads(os.environ["BENCH_EVENT"]), json.loads(os.environ["BENCH_PAIRS"])
+module = importlib.import_module("app")
+
+
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:" + function_name
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "bench"
+
+    def __init__(self):
+        self.aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self):
+        return 10000
+
+
+def call(payer, payee):
+    request = copy.deepcopy(event)
+    request["headers"]["idempotency-key"] = str(uuid.uuid4())
+    request["body"] = json.dumps({"payer": payer, "payee": payee, "value": "1.00"})
+    trace = f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+    os.environ["_X_AMZN_TRACE_ID"] = trace
+    return module.lambda_handler(request, Context())["statusCode"]
+
+
+timings = []
+for payer, payee in pairs:
+    started = time.perf_counter()
+    status = call(payer, payee)
+    timings.append([status, time.perf_counter() - started])
+# The same calls again under cProfile (slower): where the handler's time goes.
+import cProfile, pstats
+profiler = cProfile.Profile()
+profiler.enable()
+profiled = [call(payer, payee) for payer, payee in pairs]
+profiler.disable()
+own = [[file, line, name, stats[2]] for (file, line, name), stats in pstats.Stats(profiler).stats.items()]
+with open(os.environ["BENCH_OUT"], "w") as out:
+    json.dump({"timings": timings, "profiled_statuses": profiled, "own_time": own}, out)
+"""
+
+# Built-ins whose own time is time spent waiting for another process to answer.
+_WAITING = ("recv", "send", "connect", "select", "poll", "sleep", "getaddrinfo", "accept")
+
+
+def _event(payer: str, payee: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(EVENT.read_text())
+    event["headers"]["idempotency-key"] = str(uuid.uuid4())
+    event["body"] = json.dumps({"payer": payer, "payee": payee, "value": "1.00"})
+    return event
+
+
+def _through(api: WalletApi, payer: Customer, payee: Customer, count: int) -> list[float]:
+    replies = [api.transfer(payer.id, payee.id) for _ in range(count)]
+    failed = [reply.status for reply in replies if reply.status != 201]
+    if failed:
+        raise RuntimeError(f"transfers answered {failed}")
+    return [reply.seconds for reply in replies]
+
+
+def _invoked(
+    api: WalletApi, endpoint: str, function_name: str, payer: Customer, payee: Customer
+) -> list[float]:
+    lambda_client = aws_client("lambda", endpoint)
+    timings = []
+    for _ in range(COUNT):
+        payload = json.dumps(_event(payer.id, payee.id)).encode()
+        started = time.perf_counter()
+        answer = json.loads(
+            lambda_client.invoke(FunctionName=function_name, Payload=payload)["Payload"].read()
+        )
+        timings.append(time.perf_counter() - started)
+        if answer.get("statusCode") != 201:
+            raise RuntimeError(f"invoke answered {answer}")
+        api.owe_emails(2)
+    return timings
+
+
+def _in_process(
+    api: WalletApi,
+    config: LocalStack,
+    outputs: dict[str, str],
+    build_dir: Path,
+    *,
+    payer: Customer,
+    payee: Customer,
+) -> tuple[list[float], dict[str, float]]:
+    """The handler's warm latencies, and where its time goes by package (percent, profiled)."""
+    layers = [str(layer_python_dir(build_dir, layer)) for layer in logical_ids(LAYER_TYPE)]
+    environment = {
+        **os.environ,
+        **function_environment(FUNCTION),
+        **config.aws_environment(),
+        "CUSTOMERS_TABLE": outputs["CustomersTableName"],
+        "LEDGER_TABLE": outputs["LedgerTableName"],
+        "AUTHORIZER_URL": config.authorizer_url,
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+        "LAMBDA_TASK_ROOT": str(built(build_dir, FUNCTION)),
+        "BENCH_SYS_PATH": json.dumps([str(built(build_dir, FUNCTION)), *layers]),
+        "BENCH_EVENT": EVENT.read_text(),
+        "BENCH_PAIRS": json.dumps([[payer.id, payee.id]] * (WARM_UP + COUNT)),
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-handler-") as scratch:
+        out = Path(scratch) / "timings.json"
+        environment["BENCH_OUT"] = str(out)
+        subprocess.run(  # noqa: S603 - our own interpreter and code
+            [sys.executable, "-c", _CHILD], env=environment, cwd=scratch, capture_output=True, check=True
+        )
+        measured: dict[str, Any] = json.loads(out.read_text())
+    timings: list[list[float]] = measured["timings"]
+    statuses = [int(status) for status, _ in timings] + [
+        int(status) for status in measured["profiled_statuses"]
+    ]
+    if any(status != 201 for status in statuses):
+        raise RuntimeError(f"the handler answered {statuses}")
+    api.owe_emails(2 * len(statuses))
+    return [seconds for _, seconds in timings[WARM_UP:]], _by_package(measured["own_time"], build_dir)
+
+
+def _by_package(own_time: list[list[Any]], build_dir: Path) -> dict[str, float]:
+    """Share of the handler's time (profiled) per top-level package, waiting on I/O apart."""
+    totals: dict[str, float] = defaultdict(float)
+    for file, _line, name, seconds in own_time:
+        totals[_package_of(str(file), str(name), build_dir)] += float(seconds)
+    whole = sum(totals.values()) or 1.0
+    ranked = sorted(totals.items(), key=lambda item: item[1], reverse=True)
+    return {
+        package: round(100 * seconds / whole, 1) for package, seconds in ranked if seconds / whole >= 0.005
+    }
+
+
+def _package_of(file: str, name: str, build_dir: Path) -> str:
+    if file == "~":  # a built-in function or method
+        return "waiting on sockets (I/O)" if any(word in name for word in _WAITING) else "built-ins (C)"
+    path = Path(file)
+    for root in (*(layer_python_dir(build_dir, layer) for layer in logical_ids(LAYER_TYPE)), build_dir):
+        if path.is_relative_to(root):
+            return path.relative_to(root).parts[0].removesuffix(".py")
+    if "site-packages" in path.parts:
+        return path.parts[path.parts.index("site-packages") + 1].removesuffix(".py")
+    standard_library = Path(sysconfig.get_paths()["stdlib"])
+    if path.is_relative_to(standard_library):
+        return f"standard library: {path.relative_to(standard_library).parts[0].removesuffix('.py')}"
+    return "other"
+
+
+def _gateway_without_nagle(execute_api_url: str, authorizer_url: str) -> Gateway | None:
+    """A second local gateway, the same code, but with TCP_NODELAY on its client connections.
+
+    The pass-through writes an answer's headers and its body in two ``send`` calls; on a
+    keep-alive connection Nagle's algorithm holds the body back until the client acknowledges
+    the headers, which the client delays (delayed ACK, ~40 ms on Linux). ``socketserver``'s
+    ``disable_nagle_algorithm`` is the one-line fix this measures. None if the gateway's
+    internals no longer allow setting it from here.
+    """
+    gateway = Gateway(free_port(), execute_api_url, authorizer_url)
+    server = getattr(gateway, "_server", None)
+    handler = getattr(server, "RequestHandlerClass", None)
+    if handler is None or not hasattr(handler, "disable_nagle_algorithm"):
+        gateway.start().stop()  # stop() waits for a serving loop: start one first
+        return None
+    handler.disable_nagle_algorithm = True
+    return gateway.start()
+
+
+def _primitives(
+    endpoint: str, outputs: dict[str, str], authorizer_url: str, payer: Customer
+) -> dict[str, Any]:
+    dynamodb = aws_client("dynamodb", endpoint)
+    key = {"pk": {"S": f"ACCOUNT#{payer.id}"}, "sk": {"S": "ACCOUNT"}}
+    reads = []
+    for _ in range(COUNT):
+        started = time.perf_counter()
+        dynamodb.get_item(TableName=outputs["LedgerTableName"], Key=key, ConsistentRead=True)
+        reads.append(time.perf_counter() - started)
+    authorizer = HttpClient(authorizer_url)
+    asks = [authorizer.call("GET", "/").seconds for _ in range(COUNT)]
+    authorizer.close()
+    with RawLedger(endpoint) as raw:
+        payers, payees = raw.open_accounts(1), raw.open_accounts(1)
+        writes = raw.transfers([(payers[0], payees[0])] * COUNT, clients=1)
+    return {
+        "get_item_consistent": summary_ms(reads),
+        "transact_write_items_4": writes.latency,
+        "authorizer_get": summary_ms(asks),
+    }
+
+
+def run(
+    api: WalletApi,
+    direct_url: str,
+    config: LocalStack,
+    outputs: dict[str, str],
+    build_dir: Path,
+    *,
+    payer: Customer,
+    payee: Customer,
+    say: Say,
+) -> Result:
+    say(f"  one transfer at a time, {COUNT} each: gateway, execute-api, Lambda Invoke, handler in a process")
+    api.drain()
+    function_name = outputs[f"{FUNCTION.removesuffix('Function')}FunctionName"]
+    reported: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, measure: Callable[[], list[float]]) -> dict[str, float]:
+        """Client-side latencies, and ministack's REPORT durations of send_money meanwhile."""
+        started_at = time.time()
+        latencies = measure()
+        durations = function_durations_ms(config.endpoint, function_name, started_at, time.time())
+        reported[name] = summary_ms([duration / 1000 for duration in durations]) if durations else {}
+        return summary_ms(latencies)
+
+    layers = {"via_gateway": timed("via_gateway", lambda: _through(api, payer, payee, COUNT))}
+    nodelay = _gateway_without_nagle(direct_url, config.authorizer_url)
+    if nodelay is not None:
+        through_nodelay = api.with_url(nodelay.url)
+        try:
+            layers["via_gateway_tcp_nodelay"] = timed(
+                "via_gateway_tcp_nodelay", lambda: _through(through_nodelay, payer, payee, COUNT)
+            )
+        finally:
+            through_nodelay.close()
+            nodelay.stop()
+    direct = api.with_url(direct_url)
+    try:
+        layers["via_execute_api"] = timed("via_execute_api", lambda: _through(direct, payer, payee, COUNT))
+    finally:
+        direct.close()
+    layers["lambda_invoke"] = timed(
+        "lambda_invoke", lambda: _invoked(api, config.endpoint, function_name, payer, payee)
+    )
+    handler_latencies, profile = _in_process(api, config, outputs, build_dir, payer=payer, payee=payee)
+    layers["handler_in_process"] = summary_ms(handler_latencies)
+    api.drain()
+    primitives = _primitives(config.endpoint, outputs, config.authorizer_url, payer)
+    p50 = {name: summary["p50_ms"] for name, summary in layers.items()}
+    handler_io = (
+        3 * primitives["get_item_consistent"]["p50_ms"]
+        + primitives["transact_write_items_4"]["p50_ms"]
+        + primitives["authorizer_get"]["p50_ms"]
+    )
+    result = Result()
+    result.raw = {
+        "count": COUNT,
+        "layers": layers,
+        "send_money_report_duration": reported,
+        "handler_profile_percent": profile,
+        "primitives": primitives,
+        "p50_added_ms": {
+            "gateway": round(p50["via_gateway"] - p50["via_execute_api"], 1),
+            "gateway_tcp_nodelay": round(
+                p50.get("via_gateway_tcp_nodelay", float("nan")) - p50["via_execute_api"], 1
+            ),
+            "execute_api": round(p50["via_execute_api"] - p50["lambda_invoke"], 1),
+            "lambda_invoke_plumbing": round(p50["lambda_invoke"] - p50["handler_in_process"], 1),
+            # Of that plumbing: inside the Duration ministack reports (worker pipe, stderr drain)
+            # and around it (the Invoke API call itself).
+            "invoke_inside_report_duration": round(
+                reported["lambda_invoke"].get("p50_ms", 0.0) - p50["handler_in_process"], 1
+            ),
+            "invoke_around_report_duration": round(
+                p50["lambda_invoke"] - reported["lambda_invoke"].get("p50_ms", 0.0), 1
+            ),
+            "handler": p50["handler_in_process"],
+            "handler_requests": round(handler_io, 1),
+            "handler_python": round(p50["handler_in_process"] - handler_io, 1),
+        },
+    }
+    say(f"  p50 ms: {p50}; added by each layer: {result.raw['p50_added_ms']}")
+    return result

@@ -1,0 +1,78 @@
+"""What the benchmarks read from template.yaml (the single source of truth) and from the build."""
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devstack.config import ROOT
+
+TEMPLATE = ROOT / "template.yaml"
+FUNCTION_TYPE = "AWS::Serverless::Function"
+LAYER_TYPE = "AWS::Serverless::LayerVersion"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Accepts CloudFormation's short tags (!Ref, !Sub, !GetAtt...) as ``{tag: value}``."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return {suffix: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {suffix: loader.construct_sequence(node)}
+    return {suffix: loader.construct_mapping(node)}  # type: ignore[arg-type]
+
+
+_CloudFormationLoader.add_multi_constructor("!", _any_tag)
+
+
+@cache
+def document() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    return loaded
+
+
+def logical_ids(resource_type: str) -> list[str]:
+    resources: dict[str, Any] = document()["Resources"]
+    return sorted(name for name, resource in resources.items() if resource["Type"] == resource_type)
+
+
+def function_environment(logical_id: str) -> dict[str, str]:
+    """The environment the template gives a function (Globals, then its own), with stand-in values.
+
+    A ``!Ref`` to a parameter takes the parameter's default; any other reference (a table,
+    a topic) becomes a plain name: nothing is reached at import time.
+    """
+    template = document()
+    global_variables = template.get("Globals", {}).get("Function", {}).get("Environment", {})
+    own = template["Resources"][logical_id]["Properties"].get("Environment", {})
+    variables = {**global_variables.get("Variables", {}), **own.get("Variables", {})}
+    parameters: dict[str, Any] = template.get("Parameters", {})
+    return {name: _stand_in(name, value, parameters) for name, value in variables.items()}
+
+
+def _stand_in(name: str, value: Any, parameters: dict[str, Any]) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Ref" in value and value["Ref"] in parameters:
+        return str(parameters[value["Ref"]].get("Default", f"bench-{name.lower()}"))
+    if name.endswith("_ARN"):
+        return f"arn:aws:sns:us-east-1:000000000000:bench-{name.lower()}"
+    return f"bench-{name.lower().replace('_', '-')}"
+
+
+def handler_of(logical_id: str) -> str:
+    handler: str = document()["Resources"][logical_id]["Properties"]["Handler"]
+    return handler
+
+
+def built(build_dir: Path, logical_id: str) -> Path:
+    """Where ``sam build --build-dir build_dir`` put a function's or a layer's files."""
+    return build_dir / logical_id
+
+
+def layer_python_dir(build_dir: Path, logical_id: str) -> Path:
+    """A Python layer's folder that Lambda puts on ``sys.path`` (as ``/opt/python``)."""
+    return build_dir / logical_id / "python"
