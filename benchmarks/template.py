@@ -1,37 +1,23 @@
 """What the benchmarks read from template.yaml (the single source of truth) and from the build."""
 
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from devstack.template import template_document as document
 
-from devstack.config import ROOT
+__all__ = [
+    "FUNCTION_TYPE",
+    "LAYER_TYPE",
+    "built",
+    "document",
+    "function_environment",
+    "handler_of",
+    "layer_python_dir",
+    "logical_ids",
+]
 
-TEMPLATE = ROOT / "template.yaml"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 LAYER_TYPE = "AWS::Serverless::LayerVersion"
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Accepts CloudFormation's short tags (!Ref, !Sub, !GetAtt...) as ``{tag: value}``."""
-
-
-def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return {suffix: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {suffix: loader.construct_sequence(node)}
-    return {suffix: loader.construct_mapping(node)}  # type: ignore[arg-type]
-
-
-_CloudFormationLoader.add_multi_constructor("!", _any_tag)
-
-
-@cache
-def document() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
-    return loaded
 
 
 def logical_ids(resource_type: str) -> list[str]:
