@@ -1,5 +1,6 @@
 """The GET routes: customers, balances, transactions."""
 
+from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -18,7 +19,12 @@ QueriesDependency = Annotated[Queries, Depends(bootstrap.queries)]
 
 
 @router.get(
-    "/customers/<customer_id>", summary="A customer", responses=error_responses(errors.CustomerNotFound)
+    "/customers/<customer_id>",
+    summary="A customer",
+    responses={
+        HTTPStatus.OK.value: {"description": "the customer"},
+        **error_responses(errors.CustomerNotFound),
+    },
 )
 def customer(customer_id: PathId, queries: QueriesDependency) -> CustomerResponse:
     return CustomerResponse.of(queries.customer(customer_id))
@@ -27,7 +33,10 @@ def customer(customer_id: PathId, queries: QueriesDependency) -> CustomerRespons
 @router.get(
     "/customers/<customer_id>/balance",
     summary="A customer's balance, from the ledger",
-    responses=error_responses(errors.CustomerNotFound),
+    responses={
+        HTTPStatus.OK.value: {"description": "the balance"},
+        **error_responses(errors.CustomerNotFound),
+    },
 )
 def balance(customer_id: PathId, queries: QueriesDependency) -> BalanceResponse:
     result = queries.balance(customer_id)
@@ -37,7 +46,10 @@ def balance(customer_id: PathId, queries: QueriesDependency) -> BalanceResponse:
 @router.get(
     "/transfers/<transaction_id>",
     summary="A transaction",
-    responses=error_responses(errors.TransactionNotFound),
+    responses={
+        HTTPStatus.OK.value: {"description": "the transaction"},
+        **error_responses(errors.TransactionNotFound),
+    },
 )
 def transaction(transaction_id: PathId, queries: QueriesDependency) -> TransactionResponse:
     return TransactionResponse.of(queries.transaction(transaction_id))

@@ -4,6 +4,7 @@ The statement is the customers context's synced copy of the ledger's transaction
 by the sync); ``cursor`` is opaque to clients and only valid for the customer it came from.
 """
 
+from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -30,7 +31,10 @@ StatementDependency = Annotated[StatementQueries, Depends(bootstrap.statement_qu
 @router.get(
     "/customers/<customer_id>/transactions",
     summary="A customer's statement, newest first",
-    responses=error_responses(errors.CustomerNotFound),
+    responses={
+        HTTPStatus.OK.value: {"description": "one page of the statement"},
+        **error_responses(errors.CustomerNotFound),
+    },
 )
 def transactions(
     customer_id: PathId,
