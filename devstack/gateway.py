@@ -56,7 +56,7 @@ class Gateway:
             def do_GET(self) -> None:
                 gateway.forward(self)
 
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET  # noqa: N815
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_GET  # noqa: N815
 
             def log_message(self, format: str, *args: object) -> None:
                 """The functions' own logs say what happened; the gateway stays quiet."""
