@@ -1,15 +1,18 @@
 """The sync handler on real stream records: statements, activation, notifications, failures."""
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import boto3
 
 from tests.pipeline.conftest import Parties, PipelineStack, sample
+from wallet.adapters.email_bus import SnsEmailBus
 from wallet.domain.customers import CustomerStatus
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction
 from wallet.events import TransactionCreated, parse_event
+from wallet.service.pipeline import Pipeline
 from wallet.service.statements import record_statement
 
 
@@ -124,6 +127,38 @@ def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, par
     assert stack.sync([deposit, transfer]) == []
     assert stack.invoke("sweeper", sample("sweeper_schedule"))["events_applied"] == 0
     assert stack.queued_messages(expected=0) == []
+
+
+def _sweeper_with_pages_of_one(stack: PipelineStack) -> Pipeline:
+    return Pipeline(
+        stack.ledger, stack.customers, stack.statements, SnsEmailBus(stack.topic_arn), page_size=1
+    )
+
+
+def _backlog_of_four_events(stack: PipelineStack, parties: Parties) -> None:
+    """The deposit and three transfers, none of them synced (a stream outage)."""
+    for amount in (100, 200, 300):
+        stack.money().transfer(parties.alice.id, parties.bob.id, amount, None)
+
+
+def test_one_sweep_works_through_a_backlog_page_after_page(stack: PipelineStack, parties: Parties) -> None:
+    _backlog_of_four_events(stack, parties)
+
+    report = _sweeper_with_pages_of_one(stack).sweep(timedelta(0))
+
+    assert (report.events_applied, report.events_failed) == (4, 0)
+    assert report.oldest_pending_outbox_age_seconds == 0
+    assert len(stack.statement_of(parties.alice.id)) == 4
+    assert len(stack.queued_messages(expected=7)) == 7
+
+
+def test_a_sweep_out_of_time_leaves_the_rest_to_the_next_one(stack: PipelineStack, parties: Parties) -> None:
+    _backlog_of_four_events(stack, parties)
+    sweeper = _sweeper_with_pages_of_one(stack)
+
+    assert sweeper.sweep(timedelta(0), has_time=lambda: False).events_applied == 1
+    assert sweeper.sweep(timedelta(0)).events_applied == 3
+    assert len(stack.statement_of(parties.alice.id)) == 4
 
 
 def test_the_sweeper_publishes_notifications_a_crash_left_pending(

@@ -106,7 +106,7 @@ class LambdaContext:
         return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return 60_000
 
 
 @cache
