@@ -1,0 +1,238 @@
+"""schemathesis against the deployed API's own ``/openapi.json`` (OpenAPI 3.1, made by Powertools).
+
+Every operation of the spec is fuzzed over HTTP through the local API gateway, with data
+that fits the spec (positive) and data that does not (negative), once with random ids
+(mostly 404s) and once with ids that exist (a funded customer, a payee, a transfer), so
+that the success paths are reached too (registrations get a valid CPF and a fresh e-mail). Each response goes through schemathesis' checks:
+``not_a_server_error`` (no 5xx) and conformance (the status code, content type, body
+schema and headers are those the spec documents). One fuzzing pass feeds every test below.
+"""
+
+import contextlib
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from hypothesis.strategies import SearchStrategy
+from schemathesis import APIOperation, CheckFunction, GenerationMode
+from schemathesis import Case as AnyCase
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.core.result import Ok
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.reliability import figures
+from tests.reliability.client import Http, register, wait_until_active
+from tests.reliability.conftest import Deployed
+from tests.reliability.form import FORM
+from tests.support.documents import new_cpf
+
+Case = AnyCase[Any]
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_seconds)]
+
+OPERATIONS = (
+    "POST /customers",
+    "GET /customers/{customer_id}",
+    "GET /customers/{customer_id}/balance",
+    "GET /customers/{customer_id}/transactions",
+    "POST /customers/{customer_id}/deposits",
+    "POST /transfers",
+    "GET /transfers/{transaction_id}",
+)
+CONFORMANCE: tuple[CheckFunction, ...] = (
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+)
+_EXAMPLES_KEPT = 3
+
+
+@dataclass(frozen=True)
+class Known:
+    """Ids that exist, so that fuzzed requests reach the success paths."""
+
+    payer: str
+    payee: str
+    transaction: str
+
+    def path_parameters(self, path: str) -> dict[str, str]:
+        parameters = {"customer_id": self.payer, "transaction_id": self.transaction}
+        return {name: value for name, value in parameters.items() if "{" + name + "}" in path}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: int
+    request: str
+    response: str
+    message: str
+
+
+@dataclass
+class Report:
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[Finding]] = field(default_factory=dict)
+
+    def keep(self, finding: Finding) -> None:
+        self.failures[finding.check] += 1
+        kept = self.examples.setdefault(finding.check, [])
+        if len(kept) < _EXAMPLES_KEPT:
+            kept.append(finding)
+
+    def failed(self, checks: tuple[CheckFunction, ...]) -> dict[str, list[Finding]]:
+        names = {check.__name__ for check in checks}
+        return {name: found for name, found in self.examples.items() if name in names}
+
+
+def known_ids(http: Http) -> Known:
+    payer, payee = register(http, "individual"), register(http, "individual")
+    wait_until_active(http, [payer, payee], 60)
+    assert http.post(f"/customers/{payer.id}/deposits", {"amount": "100000.00"}).status == 201
+    sent = http.post("/transfers", {"payer": payer.id, "payee": payee.id, "value": "1.00"})
+    assert sent.status == 201, sent
+    return Known(payer.id, payee.id, sent.body["id"])
+
+
+def check_response(case: Case, response: Any, report: Report) -> None:
+    report.requests += 1
+    report.statuses[response.status_code] += 1
+    for check in (not_a_server_error, *CONFORMANCE):
+        try:
+            case.validate_response(response, checks=[check])
+        except (Failure, FailureGroup) as failure:
+            report.keep(
+                Finding(
+                    check.__name__,
+                    response.status_code,
+                    case.as_curl_command(),
+                    response.text[:300],
+                    str(failure)[:600],
+                )
+            )
+
+
+def run_cases(strategy: SearchStrategy[Case], examples: int, send: Callable[[Case], None]) -> None:
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def fuzz(case: Case) -> None:
+        send(case)
+
+    # Unsatisfiable: e.g. negative data for an operation whose only input was fixed to a known id.
+    with contextlib.suppress(Unsatisfiable):
+        fuzz()
+
+
+def with_known_parties(case: Case, known: Known) -> Case:
+    """Transfers between the known customers; registrations with a valid, unused CPF and e-mail."""
+    if not isinstance(case.body, dict):
+        return case
+    if case.path == "/transfers":
+        case.body = {**case.body, "payer": known.payer, "payee": known.payee}
+    elif case.path == "/customers":
+        case.body = {**case.body, "document": new_cpf(), "email": f"fuzz-{uuid.uuid4().hex[:12]}@example.com"}
+    return case
+
+
+def fuzz_operation(
+    operation: APIOperation[Any, Any, Any, Any], base_url: str, known: Known, session: requests.Session
+) -> Report:
+    report = Report()
+
+    def send(case: Case) -> None:
+        check_response(case, case.call(base_url=base_url, session=session), report)
+
+    fixed = known.path_parameters(operation.path)
+    takes_ids = bool(fixed) or operation.path in {"/transfers", "/customers"}
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        examples = FORM.fuzz_examples if mode is GenerationMode.POSITIVE else max(1, FORM.fuzz_examples // 2)
+        run_cases(operation.as_strategy(generation_mode=mode), examples, send)
+        if takes_ids:
+            strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed or None)
+            run_cases(strategy.map(lambda case: with_known_parties(case, known)), examples, send)
+    return report
+
+
+@pytest.fixture(scope="module")
+def fuzzed(deployed: Deployed) -> dict[str, Report]:
+    base_url = deployed.http.base_url
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    known = known_ids(deployed.http)
+    started = time.monotonic()
+    reports: dict[str, Report] = {}
+    with requests.Session() as session:
+        for result in schema.get_all_operations():
+            assert isinstance(result, Ok), result
+            operation = result.ok()
+            reports[f"{operation.method.upper()} {operation.path}"] = fuzz_operation(
+                operation, base_url, known, session
+            )
+    seconds = time.monotonic() - started
+    figures.record(
+        "api_fuzzing",
+        schemathesis=schemathesis.__version__,
+        requests=sum(r.requests for r in reports.values()),
+        seconds=round(seconds, 1),
+        requests_per_operation={label: r.requests for label, r in reports.items()},
+        statuses={label: dict(sorted(r.statuses.items())) for label, r in reports.items()},
+        failing_checks={label: dict(r.failures) for label, r in reports.items() if r.failures},
+    )
+    return reports
+
+
+def describe(found: dict[str, list[Finding]]) -> str:
+    return "\n".join(
+        f"{check}: [{f.status}] {f.request}\n    -> {f.response}\n    {f.message}"
+        for check, findings in found.items()
+        for f in findings
+    )
+
+
+def test_the_fuzzer_covered_every_operation_of_the_spec(fuzzed: dict[str, Report]) -> None:
+    assert sorted(fuzzed) == sorted(OPERATIONS)
+
+
+def test_the_fuzzer_sent_enough_requests(fuzzed: dict[str, Report]) -> None:
+    assert sum(r.requests for r in fuzzed.values()) >= FORM.fuzz_requests_at_least
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_no_generated_request_gets_a_server_error(fuzzed: dict[str, Report], operation: str) -> None:
+    found = fuzzed[operation].failed((not_a_server_error,))
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_every_response_is_one_the_spec_documents(fuzzed: dict[str, Report], operation: str) -> None:
+    found = fuzzed[operation].failed(CONFORMANCE)
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])
+def test_a_method_outside_the_spec_is_a_4xx_not_a_server_error(deployed: Deployed, method: str) -> None:
+    """What schemathesis' CLI coverage phase (``st run``) sends besides the documented operations."""
+    answer = deployed.http.call(method, "/transfers")
+    assert 400 <= answer.status < 500, answer
