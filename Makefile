@@ -63,3 +63,4 @@ bench: install ## every benchmark on the local stack: benchmarks/latest.json and
 
 reliability: install ## the full reliability suite (stateful ledger, load with faults, schemathesis, crash)
 	WALLET_RELIABILITY=full $(BIN)/pytest tests/reliability -p no:cacheprovider
+	$(BIN)/python -m benchmarks --render

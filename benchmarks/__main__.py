@@ -2,7 +2,9 @@
 
 The figures go to standard output, one ``name: value`` line each; progress, SAM's own
 output and the stack's messages go to standard error. ``--quick`` runs every benchmark
-with small counts as a smoke test and writes only ``benchmarks/raw/quick.json``.
+with small counts as a smoke test and writes only ``benchmarks/raw/quick.json``;
+``--render`` runs nothing and renders the page again (``make reliability`` does, after it
+wrote ``benchmarks/reliability.json``).
 """
 
 import argparse
@@ -22,6 +24,7 @@ from benchmarks import (
     machine,
     notifications,
     package_size,
+    reliability_report,
     report,
     request_path,
     throughput,
@@ -86,7 +89,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="small counts; writes only benchmarks/raw/quick.json"
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: render docs/benchmarks.md again from latest.json and reliability.json",
+    )
     options = parser.parse_args(argv)
+    if options.render:
+        render_docs(json.loads(LATEST.read_text()))
+        return
     quick: bool = options.quick
     started = time.monotonic()
     with figures_on_stdout() as figures_out:
@@ -106,8 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     say(f"wrote {target.relative_to(ROOT)}")
     if not quick:
-        DOCS.write_text(report.render(document))
-        say(f"wrote {DOCS.relative_to(ROOT)}")
+        render_docs(document)
+
+
+def render_docs(document: dict[str, Any]) -> None:
+    DOCS.write_text(report.render(document, reliability_report.load()))
+    say(f"wrote {DOCS.relative_to(ROOT)}")
 
 
 def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, Result], dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""docs/benchmarks.md, rendered from one run's ``latest.json`` document (never edited by hand).
+"""docs/benchmarks.md, rendered from one run's ``latest.json`` document and the reliability
+suite's ``reliability.json`` (never edited by hand).
 
 Every number in the page comes from the document; the explanations are written against
 what the benchmarks measure, with this run's numbers put in, and a figure is called poor
@@ -8,7 +9,7 @@ by the thresholds in ``POOR`` (stated in the page).
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import write_cost
+from benchmarks import reliability_report, write_cost
 
 Doc = dict[str, Any]
 
@@ -64,7 +65,7 @@ def _pct(part: float, whole: float) -> str:
 # ---------------------------------------------------------------------------- the page
 
 
-def render(d: Doc) -> str:
+def render(d: Doc, reliability: Doc | None) -> str:
     parts = [
         _header(d),
         _figures(d),
@@ -76,6 +77,7 @@ def render(d: Doc) -> str:
         _hot_payee(d),
         _poor(d),
         _not_measured(),
+        reliability_report.render(reliability),
     ]
     return "\n".join(parts).rstrip() + "\n"
 
@@ -572,7 +574,8 @@ def _not_measured() -> str:
 - Lambda's own cold start (the micro-VM, the runtime's bootstrap, unpacking the zip): the cold
   start figures are the Python side of it, in a fresh process here.
 - Failure paths: every transfer here is authorized and funded; replays, refusals, retries and
-  the sweeper's re-drives (and the writes they cost) are not in these figures.
+  the sweeper's re-drives (and the writes they cost) are not in these figures. What failures
+  do to money, events and e-mails is the reliability suite's, below.
 """
 
 

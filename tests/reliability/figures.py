@@ -1,6 +1,8 @@
 """The figures each reliability test measured: printed at the end of the run and kept as JSON.
 
-docs/reliability.md quotes them; ``.local/reliability/figures-<form>.json`` holds the last run's.
+The full form's go to ``benchmarks/reliability.json`` (committed; docs/benchmarks.md is
+rendered from it, docs/reliability.md quotes it); the short form's, from every ``make
+test``, to ``.local/reliability/figures-short.json``.
 """
 
 import json
@@ -8,12 +10,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.form import FORM
+from benchmarks import machine
+from devstack.config import ROOT
+from tests.reliability.form import FORM, FULL
 
-ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = ROOT / ".local" / "reliability" / f"figures-{FORM.name}.json"
+OUTPUT = (
+    ROOT / "benchmarks" / "reliability.json"
+    if FORM is FULL
+    else ROOT / ".local" / "reliability" / f"figures-{FORM.name}.json"
+)
 
 FIGURES: dict[str, dict[str, Any]] = {}
+# From the suite's collection on: the run's duration, for the record.
+STARTED = time.monotonic()
+LOAD_AT_START = machine.load_average()
 
 
 def record(test: str, **figures: Any) -> None:
@@ -21,10 +31,15 @@ def record(test: str, **figures: Any) -> None:
 
 
 def write() -> Path:
+    run = {
+        **machine.describe(),
+        "duration_s": round(time.monotonic() - STARTED),
+        "load_average_at_start": LOAD_AT_START,
+        "load_average_at_end": machine.load_average(),
+    }
+    document = {"command": "make reliability", "form": FORM.name, "machine": run, "tests": FIGURES}
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(
-        json.dumps({"form": FORM.name, "tests": FIGURES}, indent=2, sort_keys=True, default=str)
-    )
+    OUTPUT.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
     return OUTPUT
 
 

@@ -1,0 +1,124 @@
+"""The reliability section of docs/benchmarks.md, rendered from ``benchmarks/reliability.json``.
+
+That file is what the full form of the reliability suite (``make reliability``) measured;
+docs/reliability.md explains each test and finding.
+"""
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from devstack.config import ROOT
+
+RELIABILITY = ROOT / "benchmarks" / "reliability.json"
+
+Doc = dict[str, Any]
+
+
+def load(path: Path = RELIABILITY) -> Doc | None:
+    """The last full run's figures, or None if the suite's full form never ran here."""
+    if not path.exists():
+        return None
+    document: Doc = json.loads(path.read_text())
+    return document
+
+
+def render(r: Doc | None) -> str:
+    if r is None:
+        return (
+            "## Reliability\n\n`make reliability` has not written `benchmarks/reliability.json` yet; "
+            "see [docs/reliability.md](reliability.md).\n"
+        )
+    t, m = r["tests"], r["machine"]
+    rows = [
+        _state_machine(t),
+        _load_with_faults(t["load_with_faults"]),
+        _worker_kill(t["worker_kill"]),
+        _fuzzing(t["api_fuzzing"]),
+        _crash(t["crash"]),
+    ]
+    table = "\n".join(f"| {name} | {result} |" for name, result in rows)
+    return f"""## Reliability
+
+The full form of the reliability suite, `make reliability` (`tests/reliability`, about
+{round(m["duration_s"] / 60)} minutes here), on **{m["date"]}** at commit `{m["commit"]}`; raw
+figures in [`benchmarks/reliability.json`](../benchmarks/reliability.json), each test and
+finding explained in [docs/reliability.md](reliability.md). A short form of the same tests
+runs in every `make test`. These are counts, not timings: each row is asserted by its test.
+
+| test | result |
+| --- | --- |
+{table}
+"""
+
+
+def _state_machine(t: Mapping[str, Any]) -> tuple[str, str]:
+    engines = {name.split("[")[1].rstrip("]"): v["outcomes"] for name, v in t.items() if "[" in name}
+    steps = {engine: sum(outcomes.values()) for engine, outcomes in engines.items()}
+    said = ", ".join(f"{n:,} steps on {engine}" for engine, n in steps.items())
+    return (
+        "ledger as a Hypothesis state machine",
+        f"{said}: total conserved, no negative balance, replays idempotent, one event per "
+        "committed transaction, after every step",
+    )
+
+
+def _load_with_faults(f: Mapping[str, Any]) -> tuple[str, str]:
+    return (
+        "load with faults",
+        f"{f['transfers_sent']:,} transfers from {f['clients']} clients; authorizer failing "
+        f"{_pct(f['authorizer_call_failure_rate'])} of calls, SES refusing {_pct(f['ses_refused_rate'])} "
+        f"of e-mails; {f['committed_transfers']:,} committed, {f['rejected_transfers']:,} rejected, "
+        f"{f['calls_without_answer']} without an answer; {f['dead_lettered']} dead-lettered messages "
+        f"re-driven; money {_centavos(f['deposited_centavos'])} deposited = "
+        f"{_centavos(f['total_balance_centavos'])} in the balances; {f['statement_entries']:,} "
+        f"statement entries and {f['emails']:,} e-mails, each exactly once",
+    )
+
+
+def _worker_kill(f: Mapping[str, Any]) -> tuple[str, str]:
+    killed = ", ".join(f"{n} {name.removesuffix('Function')}" for name, n in f["workers_killed"].items())
+    return (
+        "Lambda workers killed mid-load (`kill -9`)",
+        f"{killed} workers killed during {f['transfers_sent']:,} transfers; {f['calls_without_answer']} "
+        f"calls without an answer, all answered on retry with the same key; money "
+        f"{_centavos(f['deposited_centavos'])} = {_centavos(f['total_balance_centavos'])}; "
+        f"{f['statement_entries']:,} statement entries = {f['emails']:,} e-mails",
+    )
+
+
+def _fuzzing(f: Mapping[str, Any]) -> tuple[str, str]:
+    statuses = [int(status) for per_operation in f["statuses"].values() for status in per_operation]
+    server_errors = sum(
+        n
+        for per_operation in f["statuses"].values()
+        for status, n in per_operation.items()
+        if int(status) >= 500
+    )
+    failed = sum(n for per_check in f["failing_checks"].values() for n in per_check.values())
+    return (
+        f"schemathesis {f['schemathesis']} against `/openapi.json`",
+        f"{f['requests']:,} requests over {len(f['statuses'])} operations, statuses "
+        f"{', '.join(str(s) for s in sorted(set(statuses)))}: {server_errors} 5xx, "
+        f"{failed} failed checks (status, content type, schema, headers: every response is one the spec documents)",
+    )
+
+
+def _crash(f: Mapping[str, Any]) -> tuple[str, str]:
+    return (
+        "`kill -9` of the whole local stack mid-load",
+        f"{f['transfers_sent']:,} transfers; restarted ledger of {f['restored_transactions']:,} "
+        f"transactions, money {_centavos(f['restored_deposited_centavos'])} deposited = "
+        f"{_centavos(f['restored_total_centavos'])} in the balances; "
+        f"{f['backlog_after_restart']['pending_events']} pending events finished by "
+        f"{f['sweeper_runs']} sweeper run(s); every notification e-mailed exactly once",
+    )
+
+
+def _pct(rate: float) -> str:
+    return f"{100 * rate:.1f} %"
+
+
+def _centavos(amount: int) -> str:
+    return f"R$ {amount / 100:,.2f}"
