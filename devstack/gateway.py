@@ -7,8 +7,9 @@ headers and body go through untouched, and so does the answer. The only other pa
 
 import http.client
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 # Hop-by-hop headers belong to one connection, not to the request (RFC 9110, 7.6.1).
 _HOP_BY_HOP = {
@@ -71,20 +72,43 @@ class Gateway:
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | {"host"}}
-        connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=60)
         try:
-            connection.request(request.command, path, body=body, headers=headers)
-            answer = connection.getresponse()
-            payload = answer.read()
-            request.send_response(answer.status, answer.reason)
-            for name, value in answer.getheaders():
-                if name.lower() not in _HOP_BY_HOP | {"content-length"}:
-                    request.send_header(name, value)
-            request.send_header("Content-Length", str(len(payload)))
-            request.end_headers()
-            if request.command != "HEAD":
-                request.wfile.write(payload)
+            answer = _ask(target, request.command, path, body, headers)
         except OSError:
-            request.send_error(502, "the local AWS (ministack) did not answer")
-        finally:
-            connection.close()
+            answer = None
+        try:
+            if answer is None:
+                request.send_error(502, "the local AWS (ministack) did not answer")
+            else:
+                _relay(answer, request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # The client hung up (its own timeout): nobody is left to answer.
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    payload: bytes
+
+
+def _ask(target: SplitResult, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> _Answer:
+    connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return _Answer(response.status, response.reason, response.getheaders(), response.read())
+    finally:
+        connection.close()
+
+
+def _relay(answer: _Answer, request: BaseHTTPRequestHandler) -> None:
+    request.send_response(answer.status, answer.reason)
+    for name, value in answer.headers:
+        if name.lower() not in _HOP_BY_HOP | {"content-length"}:
+            request.send_header(name, value)
+    request.send_header("Content-Length", str(len(answer.payload)))
+    request.end_headers()
+    if request.command != "HEAD":
+        request.wfile.write(answer.payload)
