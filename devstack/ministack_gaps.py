@@ -19,6 +19,7 @@ AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
 """
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -29,6 +30,11 @@ from ministack.services import lambda_svc
 # bounded number keeps a poison record from blocking the shard for a day.
 DEFAULT_RETRY_ATTEMPTS = 5
 RETRY_PAUSE_SECONDS = 0.5
+
+# ministack logs a failed stream batch only when the function errors, and the fix below
+# reports every batch as handled: without these lines a batch failing into the on-failure
+# destination would leave no trace in ministack's log.
+logger = logging.getLogger("ministack_gaps")
 
 
 def first_failed_index(result: dict[str, Any], records: list[dict[str, Any]]) -> int | None:
@@ -50,8 +56,13 @@ def first_failed_index(result: dict[str, Any], records: list[dict[str, Any]]) ->
     return min((i for i, number in enumerate(sequence_numbers) if number in failed), default=0)
 
 
+def _name_of(function: dict[str, Any]) -> str:
+    name: str = (function.get("config") or function).get("FunctionName", "")
+    return name
+
+
 def _mapping_for(function: dict[str, Any], source_arn: str) -> dict[str, Any] | None:
-    name = (function.get("config") or function).get("FunctionName", "")
+    name = _name_of(function)
     for _account, _region, mapping in lambda_svc._iter_all_esms():
         if mapping.get("EventSourceArn") == source_arn and str(mapping.get("FunctionName", "")).endswith(
             name
@@ -84,7 +95,20 @@ def apply() -> None:
             resume_at = first_failed_index(result, batch) if reports_items or result.get("error") else None
             if resume_at is None:
                 return {**result, "error": False}
+            logger.warning(
+                "stream batch for %s: %d of %d records failed (attempt %d of %d)",
+                _name_of(function),
+                len(batch) - resume_at,
+                len(batch),
+                attempt + 1,
+                _retry_attempts(mapping) + 1,
+            )
             batch = batch[resume_at:]
+        logger.warning(
+            "stream batch for %s: retries exhausted, %d records sent to the on-failure destination",
+            _name_of(function),
+            len(batch),
+        )
         lambda_svc._send_ddb_stream_failure_record(
             mapping, function, batch, mapping["EventSourceArn"], result, "RetryAttemptsExhausted"
         )
