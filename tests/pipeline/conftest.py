@@ -27,7 +27,7 @@ from tests.conftest import Tables
 from tests.support.documents import new_cpf
 from tests.support.lambda_events import LambdaContext
 from tests.support.servers import Server
-from tests.support.template import create_table_request
+from tests.support.template import create_table_request, resources
 from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
@@ -217,9 +217,11 @@ def stack(ministack: Server, ministack_tables: Tables, monkeypatch: pytest.Monke
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    queue = resources()["NotificationsQueue"]["Properties"]
+    redrive = json.dumps({**queue["RedrivePolicy"], "deadLetterTargetArn": dlq_arn})
     queue_url = sqs.create_queue(
-        QueueName=f"notifications-{suffix}", Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "60"}
+        QueueName=f"notifications-{suffix}",
+        Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": str(queue["VisibilityTimeout"])},
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
     topic_arn = sns.create_topic(Name=f"email-bus-{suffix}")["TopicArn"]

@@ -7,8 +7,8 @@ the fuzzing and load tests of one session. The crash test starts its own, persis
 Two settings of that LOCAL stack are changed for the tests, and only there:
 - the sweeper's grace period (SWEEP_GRACE_SECONDS 120 -> 1), so that invoking it finishes
   what is pending now instead of what was pending two minutes ago;
-- the notifications queue's visibility timeout (60 -> 5 s), so that an e-mail SES refused
-  reaches the DLQ after its 3 receives in ~15 s instead of ~3 min.
+- the notifications queue's visibility timeout (180 -> 5 s), so that an e-mail SES refused
+  reaches the DLQ after its 3 receives in ~15 s instead of ~9 min.
 """
 
 import uuid
