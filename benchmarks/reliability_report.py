@@ -111,8 +111,9 @@ def _crash(f: Mapping[str, Any]) -> tuple[str, str]:
         f"{f['transfers_sent']:,} transfers; restarted ledger of {f['restored_transactions']:,} "
         f"transactions, money {_centavos(f['restored_deposited_centavos'])} deposited = "
         f"{_centavos(f['restored_total_centavos'])} in the balances; "
-        f"{f['backlog_after_restart']['pending_events']} pending events finished by "
-        f"{f['sweeper_runs']} sweeper run(s); every notification e-mailed exactly once",
+        f"{f['backlog_after_restart']['pending_events']} outbox events pending after the restart, "
+        f"{sum(f['sweeper_events_applied'])} of them finished by the sweeper in {f['sweeper_runs']} "
+        "run(s), the rest by the stream; every notification e-mailed exactly once",
     )
 
 
