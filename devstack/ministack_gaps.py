@@ -13,6 +13,10 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   stream records are not, so the first N new records of each table are silently skipped.
   Fixed by not restoring DynamoDB stream positions: mappings start again at the (empty)
   restored stream's trim horizon, and the sweeper re-drives whatever was in flight.
+- G11: a worker that fails to start (or whose pipe breaks) makes ministack kill EVERY
+  worker of the function, those serving other invocations included, which under
+  concurrency feeds itself. Fixed as on AWS, where one failed execution environment is
+  discarded alone: only the worker that failed is dropped from the pool and killed.
 
 Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
@@ -20,10 +24,12 @@ AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
 
 import json
 import logging
+import threading
 import time
 from typing import Any
 
 from ministack.app import main as ministack_main
+from ministack.core import lambda_runtime
 from ministack.services import lambda_svc
 
 # AWS's default when a mapping sets none is "retry until the record expires"; locally a
@@ -121,6 +127,52 @@ def apply() -> None:
 
     lambda_svc._execute_function = execute_stream_batch_as_aws_does
     lambda_svc._restore_esm_positions = restore_all_but_dynamodb_streams
+    _discard_only_the_worker_that_failed()
+
+
+# The warm invocation running on this thread, and the worker that failed in it, if one did.
+_warm_call = threading.local()
+
+
+def _discard_only_the_worker_that_failed() -> None:
+    """G11: ``_execute_function_warm`` answers any exception of ``Worker.invoke`` with
+    ``invalidate_worker(function)``; within that call, invalidate the failed worker alone."""
+    run_warm = lambda_svc._execute_function_warm
+    invoke = lambda_runtime.Worker.invoke
+    invalidate = lambda_svc.invalidate_worker
+
+    def run_warm_remembering_its_worker(func: dict[str, Any], event: Any, request_id: str) -> Any:
+        _warm_call.active, _warm_call.failed = True, None
+        try:
+            return run_warm(func, event, request_id)
+        finally:
+            _warm_call.active, _warm_call.failed = False, None
+
+    def invoke_remembering_failure(worker: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return invoke(worker, *args, **kwargs)
+        except Exception:
+            if getattr(_warm_call, "active", False):
+                _warm_call.failed = worker
+            raise
+
+    def invalidate_the_failed_worker_only(
+        func_name: str, qualifier: str | None = None, account: str | None = None, region: str | None = None
+    ) -> None:
+        failed = getattr(_warm_call, "failed", None)
+        if failed is None:  # a code or configuration change: every worker goes, as before
+            invalidate(func_name, qualifier=qualifier, account=account, region=region)
+            return
+        _warm_call.failed = None
+        with lambda_runtime._lock:
+            for pool in lambda_runtime._workers.values():
+                if failed in pool:
+                    pool.remove(failed)
+        lambda_runtime.kill_workers([failed])
+
+    lambda_svc._execute_function_warm = run_warm_remembering_its_worker
+    lambda_runtime.Worker.invoke = invoke_remembering_failure
+    lambda_svc.invalidate_worker = invalidate_the_failed_worker_only
 
 
 def main() -> None:

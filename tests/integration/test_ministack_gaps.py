@@ -5,10 +5,12 @@ Each test is the minimal reproduction of its gap: without the fix it fails.
 
 import io
 import json
+import threading
 import time
 import uuid
 import zipfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -48,13 +50,14 @@ def _drain(sqs: Any, queue_url: str, until: int, timeout_seconds: float = 60) ->
     return bodies
 
 
+def _client(ministack: Server, service: str) -> Any:
+    return boto3.session.Session().client(service, endpoint_url=ministack.url)  # type: ignore[call-overload]
+
+
 def test_a_reported_stream_failure_is_retried_then_sent_to_the_on_failure_destination(
     ministack: Server,
 ) -> None:
-    def client(service: str) -> Any:
-        return boto3.session.Session().client(service, endpoint_url=ministack.url)  # type: ignore[call-overload]
-
-    dynamodb, sqs, lambda_ = client("dynamodb"), client("sqs"), client("lambda")
+    dynamodb, sqs, lambda_ = (_client(ministack, s) for s in ("dynamodb", "sqs", "lambda"))
     suffix = uuid.uuid4().hex[:8]
     table = dynamodb.create_table(
         TableName=f"gap-{suffix}",
@@ -98,3 +101,62 @@ def test_a_reported_stream_failure_is_retried_then_sent_to_the_on_failure_destin
     assert deliveries["ok-1"] >= 1
     assert deliveries["ok-2"] >= 1
     assert deliveries["after"] == 1  # the shard moved on
+
+
+# Fails at import while FLAGS/broken exists; holds an invocation until FLAGS/release exists.
+FRAGILE_HANDLER = """
+import os, pathlib, time
+FLAGS = pathlib.Path(os.environ["FLAGS"])
+if (FLAGS / "broken").exists():
+    raise RuntimeError("this execution environment fails to start, on purpose")
+def handler(event, context):
+    if event.get("hold"):
+        (FLAGS / "holding").touch()
+        deadline = time.time() + 25
+        while not (FLAGS / "release").exists() and time.time() < deadline:
+            time.sleep(0.05)
+    return {"served": True}
+"""
+
+
+def _wait_for(path: Path, timeout_seconds: float = 60) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"{path} never appeared"
+
+
+def test_a_worker_failing_to_start_leaves_the_other_workers_of_its_function_serving(
+    ministack: Server, tmp_path: Path
+) -> None:
+    """G11: without the fix, the second call's failed start kills the worker serving the first."""
+    lambda_ = _client(ministack, "lambda")
+    name = f"gap-{uuid.uuid4().hex[:8]}"
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role="arn:aws:iam::000000000000:role/gap",
+        Code={"ZipFile": _zip(FRAGILE_HANDLER)},
+        Timeout=30,
+        Environment={"Variables": {"FLAGS": str(tmp_path)}},
+    )
+    answers: dict[str, Any] = {}
+
+    def held_call() -> None:
+        answer = lambda_.invoke(FunctionName=name, Payload=json.dumps({"hold": True}))
+        answers["held"] = {
+            "error": answer.get("FunctionError"),
+            "payload": json.loads(answer["Payload"].read()),
+        }
+
+    holder = threading.Thread(target=held_call)
+    holder.start()
+    _wait_for(tmp_path / "holding")  # one worker is busy with the held call
+    (tmp_path / "broken").touch()
+    concurrent = lambda_.invoke(FunctionName=name, Payload=b"{}")  # a second worker, which fails to start
+    (tmp_path / "release").touch()
+    holder.join(timeout=60)
+
+    assert concurrent.get("FunctionError")
+    assert answers["held"] == {"error": None, "payload": {"served": True}}

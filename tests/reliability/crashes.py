@@ -90,12 +90,10 @@ class WorkerKiller:
     Busy: it used CPU in the last 50 ms, so the kill most likely lands mid-invocation (an
     idle worker that dies is just started again by ministack on its next call).
 
-    Only workers that have run for ``warm_after_seconds`` are chosen: a worker killed while
-    it starts makes ministack 1.5.33 invalidate every worker of the function, in use or
-    starting, and delete their code directories under them, which fails the next starts
-    too, and so on (docs/local-stack.md, ministack gap G11). That cascade is ministack's,
-    not the app's, and it is unbounded in time and disk; a kill mid-invocation is the crash
-    this suite is after.
+    Only workers that have run for ``warm_after_seconds`` are chosen: those are past their
+    start, so the kill lands in an invocation, the crash between two steps this suite is
+    after. (A kill during a start used to make ministack kill every worker of the function,
+    gap G11 in docs/local-stack.md, now closed in devstack/ministack_gaps.py.)
     """
 
     def __init__(
