@@ -1,13 +1,15 @@
 """The sync handler on real stream records: statements, activation, notifications, failures."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 
 from tests.pipeline.conftest import Parties, PipelineStack, sample
 from wallet.adapters.email_bus import SnsEmailBus
+from wallet.adapters.ledger_store import LedgerOutboxItem
+from wallet.adapters.outbox import OUTBOX_ENTITY
 from wallet.domain.customers import CustomerStatus
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction
@@ -129,9 +131,9 @@ def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, par
     assert stack.queued_messages(expected=0) == []
 
 
-def _sweeper_with_pages_of_one(stack: PipelineStack) -> Pipeline:
+def _sweeper_with_pages_of_two(stack: PipelineStack) -> Pipeline:
     return Pipeline(
-        stack.ledger, stack.customers, stack.statements, SnsEmailBus(stack.topic_arn), page_size=1
+        stack.ledger, stack.customers, stack.statements, SnsEmailBus(stack.topic_arn), page_size=2
     )
 
 
@@ -141,10 +143,21 @@ def _backlog_of_four_events(stack: PipelineStack, parties: Parties) -> None:
         stack.money().transfer(parties.alice.id, parties.bob.id, amount, None)
 
 
+def _poison_events(count: int) -> None:
+    """Outbox events older than any other that can never be applied (an unreadable payload)."""
+    for n in range(count):
+        item = LedgerOutboxItem.key(f"poison-{n}")
+        item.entity, item.event_id, item.event_type = OUTBOX_ENTITY, f"poison-{n}", "TransactionCreated"
+        item.payload, item.status = "{}", "pending"
+        item.created_at = datetime(2000, 1, 1, 0, 0, n, tzinfo=UTC)
+        item.mark_pending(OUTBOX_ENTITY, item.event_id, item.created_at)
+        item.save()
+
+
 def test_one_sweep_works_through_a_backlog_page_after_page(stack: PipelineStack, parties: Parties) -> None:
     _backlog_of_four_events(stack, parties)
 
-    report = _sweeper_with_pages_of_one(stack).sweep(timedelta(0))
+    report = _sweeper_with_pages_of_two(stack).sweep(timedelta(0))
 
     assert (report.events_applied, report.events_failed) == (4, 0)
     assert report.oldest_pending_outbox_age_seconds == 0
@@ -152,12 +165,25 @@ def test_one_sweep_works_through_a_backlog_page_after_page(stack: PipelineStack,
     assert len(stack.queued_messages(expected=7)) == 7
 
 
+def test_events_that_keep_failing_do_not_hold_back_the_ones_behind_them(
+    stack: PipelineStack, parties: Parties
+) -> None:
+    _poison_events(3)  # more than a page, at the head of the index
+    _backlog_of_four_events(stack, parties)
+
+    report = _sweeper_with_pages_of_two(stack).sweep(timedelta(0))
+
+    assert (report.events_applied, report.events_failed) == (4, 3)
+    assert len(stack.statement_of(parties.alice.id)) == 4
+    assert report.oldest_pending_outbox_age_seconds > 0  # the poison events wait, and the alarm sees them
+
+
 def test_a_sweep_out_of_time_leaves_the_rest_to_the_next_one(stack: PipelineStack, parties: Parties) -> None:
     _backlog_of_four_events(stack, parties)
-    sweeper = _sweeper_with_pages_of_one(stack)
+    sweeper = _sweeper_with_pages_of_two(stack)
 
-    assert sweeper.sweep(timedelta(0), has_time=lambda: False).events_applied == 1
-    assert sweeper.sweep(timedelta(0)).events_applied == 3
+    assert sweeper.sweep(timedelta(0), has_time=lambda: False).events_applied == 2
+    assert sweeper.sweep(timedelta(0)).events_applied == 2
     assert len(stack.statement_of(parties.alice.id)) == 4
 
 

@@ -135,5 +135,7 @@ class CustomersStore:
             return False
         return True
 
-    def pending_events(self, older_than: datetime, limit: int = 100) -> list[CustomersOutboxItem]:
-        return pending_items(CustomersOutboxItem, OUTBOX_ENTITY, older_than, limit)
+    def pending_events(
+        self, older_than: datetime, limit: int = 100, since: str | None = None
+    ) -> list[CustomersOutboxItem]:
+        return pending_items(CustomersOutboxItem, OUTBOX_ENTITY, older_than, limit, since)

@@ -158,8 +158,10 @@ class LedgerStore:
         movement.put("event", LedgerOutboxItem.pending_event(event), LedgerOutboxItem.pk.does_not_exist())
         return movement
 
-    def pending_events(self, older_than: datetime, limit: int = 100) -> list[LedgerOutboxItem]:
-        return pending_items(LedgerOutboxItem, OUTBOX_ENTITY, older_than, limit)
+    def pending_events(
+        self, older_than: datetime, limit: int = 100, since: str | None = None
+    ) -> list[LedgerOutboxItem]:
+        return pending_items(LedgerOutboxItem, OUTBOX_ENTITY, older_than, limit, since)
 
     def mark_event_processed(self, event_id: str, now: datetime) -> None:
         """Idempotent: marking an already processed event again changes nothing that matters."""

@@ -99,10 +99,15 @@ def processed_actions(model: type[OutboxItem], now: datetime) -> list[Action]:
 
 
 def pending_items[Item: KeyedItem](
-    model: type[Item], kind: str, older_than: datetime, limit: int = 100
+    model: type[Item], kind: str, older_than: datetime, limit: int = 100, since: str | None = None
 ) -> list[Item]:
-    """Items of ``kind`` pending since before ``older_than``, oldest first, across every shard."""
-    condition = model.pending_since < older_than.isoformat()
+    """Items of ``kind`` pending since before ``older_than`` (and at or after ``since``, a
+    ``pending_since`` of a page read before), oldest first, across every shard."""
+    condition = (
+        model.pending_since.between(since, older_than.isoformat())
+        if since is not None
+        else model.pending_since < older_than.isoformat()
+    )
     found = [
         item
         for shard in range(PENDING_SHARDS)

@@ -6,7 +6,7 @@ exhausted, a crash between two steps, records older than the stream's 24 h reten
 through the very same idempotent use cases.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -68,18 +68,24 @@ class Pipeline:
     ) -> SweepReport:
         """Finish what waited longer than ``grace``; one failure never stops the others.
 
-        Works page after page while pages come back full, something was finished and
-        ``has_time()``: a backlog (after an outage) clears in one run, not one page per run.
+        Reads each backlog page after page, oldest first, while ``has_time()``: a backlog
+        left by an outage clears in one run, and items that keep failing are read past,
+        never blocking the ones behind them.
         """
         older_than = self._now() - grace
-        applied, failed = self._drain(self._pending_event_pages(older_than), self._apply_one, has_time)
-        published, unpublished = self._drain(
-            self._pending_notification_pages(older_than), self._publish_one, has_time
+        outbox = [
+            _drain(self._outbox_backlog(older_than, store.pending_events), self._page_size, has_time)
+            for store in (self._customers, self._ledger)
+        ]
+        published, unpublished = (
+            _drain(self._notification_backlog(older_than), self._page_size, has_time)
+            if has_time()
+            else (0, 0)
         )
         now = self._now()
         report = SweepReport(
-            events_applied=applied,
-            events_failed=failed,
+            events_applied=sum(done for done, _ in outbox),
+            events_failed=sum(failed for _, failed in outbox),
             notifications_published=published,
             notifications_failed=unpublished,
             oldest_pending_outbox_age_seconds=_age(self._oldest_pending_event(now), now),
@@ -88,52 +94,31 @@ class Pipeline:
         self._record_metrics(report)
         return report
 
-    def _pending_event_pages(self, older_than: datetime) -> Callable[[], list[list[OutboxItem]]]:
-        return lambda: [
-            list(self._customers.pending_events(older_than, self._page_size)),
-            list(self._ledger.pending_events(older_than, self._page_size)),
-        ]
-
-    def _pending_notification_pages(self, older_than: datetime) -> Callable[[], list[list[StatementEntry]]]:
-        return lambda: [self._statements.pending_notifications(older_than, self._page_size)]
-
-    def _apply_one(self, item: OutboxItem) -> tuple[str, bool]:
-        try:
-            self.apply(item.event())
-        except Exception:
-            # Left pending: the next sweep retries, and the age alarm tells an operator.
-            logger.exception("sweep could not apply event", extra={"event_id": item.event_id})
-            return item.event_id, False
-        return item.event_id, True
-
-    def _publish_one(self, entry: StatementEntry) -> tuple[str, bool]:
-        try:
-            publish_pending([entry], self._statements, self._bus, self._now)
-        except Exception:
-            logger.exception("sweep could not publish", extra={"notification_id": entry.notification_id})
-            return entry.notification_id, False
-        return entry.notification_id, True
-
-    def _drain[Pending](
+    def _outbox_backlog(
         self,
-        pages: Callable[[], list[list[Pending]]],
-        finish: Callable[[Pending], tuple[str, bool]],
-        has_time: Callable[[], bool],
-    ) -> tuple[int, int]:
-        """Finish every pending thing, page after page; (finished, still failing), each counted once."""
-        finished: dict[str, bool] = {}
-        while True:
-            fetched = pages()
-            progressed = False
-            for pending in (item for page in fetched for item in page):
-                key, done = finish(pending)
-                finished[key] = done
-                progressed |= done
-            # A full page of only failures would come back the same: stop rather than spin.
-            if not (progressed and any(len(page) == self._page_size for page in fetched) and has_time()):
-                break
-        done_count = sum(finished.values())
-        return done_count, len(finished) - done_count
+        older_than: datetime,
+        pending_events: Callable[[datetime, int, str | None], Sequence[OutboxItem]],
+    ) -> "_Backlog[OutboxItem]":
+        return _Backlog(
+            read=lambda since: pending_events(older_than, self._page_size, since),
+            key=lambda item: item.event_id,
+            since=lambda item: item.pending_since,
+            finish=lambda item: self.apply(item.event()),
+            # Left pending: the next sweep retries, and the age alarm tells an operator.
+            failure="sweep could not apply event",
+            key_name="event_id",
+        )
+
+    def _notification_backlog(self, older_than: datetime) -> "_Backlog[StatementEntry]":
+        return _Backlog(
+            # Notifications fail only together (the e-mail bus is down): always read from the head.
+            read=lambda _since: self._statements.pending_notifications(older_than, self._page_size),
+            key=lambda entry: entry.notification_id,
+            since=lambda _entry: None,
+            finish=lambda entry: publish_pending([entry], self._statements, self._bus, self._now),
+            failure="sweep could not publish",
+            key_name="notification_id",
+        )
 
     def _oldest_pending_event(self, now: datetime) -> datetime | None:
         # Each list is oldest first (the index's sort key), so its head is its oldest.
@@ -162,6 +147,44 @@ class Pipeline:
         metrics.add_metric(name="SweepEventsApplied", unit=MetricUnit.Count, value=report.events_applied)
         failures = report.events_failed + report.notifications_failed
         metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=failures)
+
+
+@dataclass(frozen=True)
+class _Backlog[Item]:
+    """One kind of pending work, read oldest first, a page at a time."""
+
+    read: Callable[[str | None], Sequence[Item]]  # a page, from the head or from a ``since`` on
+    key: Callable[[Item], str]
+    since: Callable[[Item], str | None]  # where a page after this item starts (None: the head)
+    finish: Callable[[Item], object]  # raises if it could not
+    failure: str
+    key_name: str
+
+    def attempt(self, item: Item) -> bool:
+        try:
+            self.finish(item)
+        except Exception:
+            logger.exception(self.failure, extra={self.key_name: self.key(item)})
+            return False
+        return True
+
+
+def _drain[Item](backlog: _Backlog[Item], page_size: int, has_time: Callable[[], bool]) -> tuple[int, int]:
+    """Attempt each pending item once, page after page: (finished, failed)."""
+    outcomes: dict[str, bool] = {}
+    since: str | None = None
+    while True:
+        page = backlog.read(since)
+        fresh = [item for item in page if backlog.key(item) not in outcomes]
+        for item in fresh:
+            outcomes[backlog.key(item)] = backlog.attempt(item)
+        # A short page was the last; a page with nothing new (all seen, or read from the head
+        # again with only failures in it) would come back the same.
+        if len(page) < page_size or not fresh or not has_time():
+            break
+        since = backlog.since(page[-1])
+    finished = sum(outcomes.values())
+    return finished, len(outcomes) - finished
 
 
 def _age(since: datetime | None, now: datetime) -> float:
