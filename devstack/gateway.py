@@ -8,6 +8,7 @@ headers and body go through untouched, and so does the answer. The only other pa
 import http.client
 import threading
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import SplitResult, urlsplit
 
@@ -65,24 +66,36 @@ class Gateway:
         return PassThrough
 
     def forward(self, request: BaseHTTPRequestHandler) -> None:
+        try:
+            answer = self._upstream_answer(request, _body_of(request))
+            if isinstance(answer, HTTPStatus):
+                request.send_error(answer, "the local AWS (ministack) did not answer")
+            else:
+                _relay(answer, request)
+        except ConnectionError:
+            # The client hung up (its own timeout): nobody is left to answer.
+            request.close_connection = True
+
+    def _upstream_answer(self, request: BaseHTTPRequestHandler, body: bytes | None) -> "_Answer | HTTPStatus":
         if request.path.startswith(LOCAL_AUTHORIZER_PATH):
             target, path = self._authorizer, request.path
         else:
             target, path = self._execute_api, self._execute_api.path + request.path
-        length = int(request.headers.get("Content-Length") or 0)
-        body = request.rfile.read(length) if length else None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP | {"host"}}
         try:
-            answer = _ask(target, request.command, path, body, headers)
-        except OSError:
-            answer = None
-        try:
-            if answer is None:
-                request.send_error(502, "the local AWS (ministack) did not answer")
-            else:
-                _relay(answer, request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # The client hung up (its own timeout): nobody is left to answer.
+            return _ask(target, request.command, path, body, headers)
+        except TimeoutError:
+            return HTTPStatus.GATEWAY_TIMEOUT
+        except (OSError, http.client.HTTPException):
+            return HTTPStatus.BAD_GATEWAY
+
+
+def _body_of(request: BaseHTTPRequestHandler) -> bytes | None:
+    length = int(request.headers.get("Content-Length") or 0)
+    body = request.rfile.read(length) if length else None
+    if body is not None and len(body) < length:
+        raise ConnectionResetError("the client hung up in the middle of its request body")
+    return body
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import http.client
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -56,21 +57,36 @@ def _gateway_to(port: int) -> Gateway:
     return Gateway(free_port(), f"http://127.0.0.1:{port}/_aws/execute-api/abc", "http://127.0.0.1:1").start()
 
 
-def _call(gateway: Gateway, method: str, path: str, body: bytes | None = None) -> http.client.HTTPResponse:
+def _call(
+    gateway: Gateway, method: str, path: str, body: bytes | None = None
+) -> tuple[int, str | None, bytes]:
+    """Status, the upstream's marker header and body; the connection is closed after it."""
     host, port = gateway.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    connection.request(method, path, body=body)
-    return connection.getresponse()
+    try:
+        connection.request(method, path, body=body)
+        answer = connection.getresponse()
+        return answer.status, answer.getheader("X-Upstream"), answer.read()
+    finally:
+        connection.close()
+
+
+def _wait_until_every_request_is_handled(timeout_seconds: float = 10) -> None:
+    """Both servers handle each connection on a thread of its own, gone once it is handled."""
+    deadline = time.monotonic() + timeout_seconds
+    while any("process_request_thread" in t.name for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "a request is still being handled"
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("method", ["POST", "TRACE"])
 def test_passes_request_and_answer_through(upstream: Upstream, method: str) -> None:
     gateway = _gateway_to(upstream.server_address[1])
     try:
-        answer = _call(gateway, method, "/transfers?x=1", b"{}" if method == "POST" else None)
-        assert (answer.status, answer.getheader("X-Upstream")) == (207, "yes")
-        expected = b"/_aws/execute-api/abc/transfers?x=1 " + (b"{}" if method == "POST" else b"")
-        assert answer.read() == f"{method} ".encode() + expected
+        body = b"{}" if method == "POST" else None
+        status, marker, echoed = _call(gateway, method, "/transfers?x=1", body)
+        assert (status, marker) == (207, "yes")
+        assert echoed == f"{method} /_aws/execute-api/abc/transfers?x=1 ".encode() + (body or b"")
     finally:
         gateway.stop()
 
@@ -78,7 +94,7 @@ def test_passes_request_and_answer_through(upstream: Upstream, method: str) -> N
 def test_answers_502_when_the_local_aws_does_not() -> None:
     gateway = _gateway_to(free_port())
     try:
-        assert _call(gateway, "GET", "/customers/x").status == 502
+        assert _call(gateway, "GET", "/customers/x")[0] == 502
     finally:
         gateway.stop()
 
@@ -95,7 +111,8 @@ def test_a_client_that_hangs_up_leaves_no_traceback_and_the_gateway_serving(
             # Linger 0: closing resets the connection, as a client giving up on its timeout does.
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         upstream.release.set()
-        assert _call(gateway, "GET", "/after").status == 207
+        assert _call(gateway, "GET", "/after")[0] == 207
+        _wait_until_every_request_is_handled()
     finally:
         gateway.stop()
     assert "Traceback" not in capfd.readouterr().err
