@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet import bootstrap
-from wallet.api.http import error_responses
+from wallet.api.http import route_responses
 from wallet.api.money import created
 from wallet.api.schemas import DepositRequest, IdempotencyKey, PathId, TransactionResponse
 from wallet.domain import errors
@@ -21,12 +21,14 @@ router = Router()
 @router.post(
     "/customers/<customer_id>/deposits",
     summary="Deposit money into a customer's account",
-    responses={
-        HTTPStatus.CREATED.value: {"description": "deposited (or the original result of a replay)"},
-        **error_responses(
-            errors.CustomerNotFound, errors.CustomerNotActive, errors.IdempotencyKeyReused, errors.StoreBusy
-        ),
-    },
+    responses=route_responses(
+        HTTPStatus.CREATED,
+        "deposited (or the original result of a replay)",
+        errors.CustomerNotFound,
+        errors.CustomerNotActive,
+        errors.IdempotencyKeyReused,
+        errors.StoreBusy,
+    ),
 )
 def deposit(
     customer_id: PathId,

@@ -75,9 +75,14 @@ def json_response(status: HTTPStatus, body: Any, headers: Mapping[str, str] | No
     )
 
 
-def error_responses(*error_types: type[errors.WalletError]) -> dict[int, OpenAPIResponse]:
-    """The OpenAPI ``responses`` of a route's possible errors, plus the validation error."""
+def route_responses(
+    success: HTTPStatus, description: str, *error_types: type[errors.WalletError]
+) -> dict[int, OpenAPIResponse]:
+    """A route's OpenAPI ``responses``: its success (Powertools adds the schema of the return
+    annotation), its possible errors and the validation error. Given ``responses``, Powertools
+    documents nothing else, the success included."""
     documented: dict[int, OpenAPIResponse] = {
+        success.value: {"description": description},
         HTTPStatus.UNPROCESSABLE_ENTITY.value: _error_doc("validation_error"),
     }
     for error_type in error_types:

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 
 from wallet import bootstrap
-from wallet.api.http import error_responses
+from wallet.api.http import route_responses
 from wallet.api.schemas import BalanceResponse, CustomerResponse, PathId, TransactionResponse
 from wallet.domain import errors
 from wallet.domain.money import format_amount
@@ -21,10 +21,7 @@ QueriesDependency = Annotated[Queries, Depends(bootstrap.queries)]
 @router.get(
     "/customers/<customer_id>",
     summary="A customer",
-    responses={
-        HTTPStatus.OK.value: {"description": "the customer"},
-        **error_responses(errors.CustomerNotFound),
-    },
+    responses=route_responses(HTTPStatus.OK, "the customer", errors.CustomerNotFound),
 )
 def customer(customer_id: PathId, queries: QueriesDependency) -> CustomerResponse:
     return CustomerResponse.of(queries.customer(customer_id))
@@ -33,10 +30,7 @@ def customer(customer_id: PathId, queries: QueriesDependency) -> CustomerRespons
 @router.get(
     "/customers/<customer_id>/balance",
     summary="A customer's balance, from the ledger",
-    responses={
-        HTTPStatus.OK.value: {"description": "the balance"},
-        **error_responses(errors.CustomerNotFound),
-    },
+    responses=route_responses(HTTPStatus.OK, "the balance", errors.CustomerNotFound),
 )
 def balance(customer_id: PathId, queries: QueriesDependency) -> BalanceResponse:
     result = queries.balance(customer_id)
@@ -46,10 +40,7 @@ def balance(customer_id: PathId, queries: QueriesDependency) -> BalanceResponse:
 @router.get(
     "/transfers/<transaction_id>",
     summary="A transaction",
-    responses={
-        HTTPStatus.OK.value: {"description": "the transaction"},
-        **error_responses(errors.TransactionNotFound),
-    },
+    responses=route_responses(HTTPStatus.OK, "the transaction", errors.TransactionNotFound),
 )
 def transaction(transaction_id: PathId, queries: QueriesDependency) -> TransactionResponse:
     return TransactionResponse.of(queries.transaction(transaction_id))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 
 from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
-from wallet.api.http import error_responses, json_response
+from wallet.api.http import json_response, route_responses
 from wallet.api.schemas import CustomerResponse, RegisterCustomerRequest
 from wallet.domain.errors import CustomerAlreadyExists
 from wallet.service.registration import register_customer
@@ -21,10 +21,7 @@ router = Router()
     "/customers",
     summary="Register a customer",
     description="The customer is `pending` until its ledger account is open, then `active`.",
-    responses={
-        HTTPStatus.CREATED.value: {"description": "registered"},
-        **error_responses(CustomerAlreadyExists),
-    },
+    responses=route_responses(HTTPStatus.CREATED, "registered", CustomerAlreadyExists),
 )
 def register(
     body: RegisterCustomerRequest,

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from wallet import bootstrap
 from wallet.adapters.statement_store import InvalidCursor
-from wallet.api.http import error_responses
+from wallet.api.http import route_responses
 from wallet.api.schemas import PathId
 from wallet.api.statement_schemas import StatementResponse
 from wallet.domain import errors
@@ -31,10 +31,7 @@ StatementDependency = Annotated[StatementQueries, Depends(bootstrap.statement_qu
 @router.get(
     "/customers/<customer_id>/transactions",
     summary="A customer's statement, newest first",
-    responses={
-        HTTPStatus.OK.value: {"description": "one page of the statement"},
-        **error_responses(errors.CustomerNotFound),
-    },
+    responses=route_responses(HTTPStatus.OK, "one page of the statement", errors.CustomerNotFound),
 )
 def transactions(
     customer_id: PathId,

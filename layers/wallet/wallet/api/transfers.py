@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet import bootstrap
-from wallet.api.http import error_responses
+from wallet.api.http import route_responses
 from wallet.api.money import created
 from wallet.api.schemas import IdempotencyKey, TransactionResponse, TransferRequest
 from wallet.domain import errors
@@ -21,20 +21,19 @@ router = Router()
 @router.post(
     "/transfers",
     summary="Send money from one customer to another",
-    responses={
-        HTTPStatus.CREATED.value: {"description": "transferred (or the original result of a replay)"},
-        **error_responses(
-            errors.CustomerNotFound,
-            errors.CustomerNotActive,
-            errors.IdempotencyKeyReused,
-            errors.MerchantCannotSend,
-            errors.TransferNotAuthorized,
-            errors.InsufficientFunds,
-            errors.SameAccount,
-            errors.AuthorizerUnavailable,
-            errors.StoreBusy,
-        ),
-    },
+    responses=route_responses(
+        HTTPStatus.CREATED,
+        "transferred (or the original result of a replay)",
+        errors.CustomerNotFound,
+        errors.CustomerNotActive,
+        errors.IdempotencyKeyReused,
+        errors.MerchantCannotSend,
+        errors.TransferNotAuthorized,
+        errors.InsufficientFunds,
+        errors.SameAccount,
+        errors.AuthorizerUnavailable,
+        errors.StoreBusy,
+    ),
 )
 def transfer(
     body: TransferRequest,
