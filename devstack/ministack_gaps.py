@@ -13,7 +13,7 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   stream records are not, so the first N new records of each table are silently skipped.
   Fixed by not restoring DynamoDB stream positions: mappings start again at the (empty)
   restored stream's trim horizon, and the sweeper re-drives whatever was in flight.
-- G11: a worker that fails to start (or whose pipe breaks) makes ministack kill EVERY
+- G11: a worker that fails to start makes ministack kill EVERY
   worker of the function, those serving other invocations included, which under
   concurrency feeds itself. Fixed as on AWS, where one failed execution environment is
   discarded alone: only the worker that failed is dropped from the pool and killed.
@@ -102,9 +102,9 @@ def apply() -> None:
             if resume_at is None:
                 return {**result, "error": False}
             logger.warning(
-                "stream batch for %s: %d of %d records failed (attempt %d of %d)",
+                "stream batch for %s failed at record %d of %d (attempt %d of %d)",
                 _name_of(function),
-                len(batch) - resume_at,
+                resume_at + 1,
                 len(batch),
                 attempt + 1,
                 _retry_attempts(mapping) + 1,

@@ -112,7 +112,7 @@ class LocalAws:
 
     def sweep_until_no_event_is_pending(self, max_runs: int = 50) -> list[dict[str, Any]]:
         """Run the sweeper again while outbox events are still pending, as its schedule would
-        (each run finishes at most 100 events per table); the reports of the runs."""
+        (a run stops early when it runs out of time); the reports of the runs."""
         reports = [self.sweep()]
         while self.pending("outbox") and len(reports) < max_runs:
             reports.append(self.sweep())

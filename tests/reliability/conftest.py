@@ -76,10 +76,10 @@ def pytest_report_header() -> str:
     return f"wallet reliability suite: {FORM.name} form{hint}"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
     if not figures.FIGURES:
         return
-    path = figures.write()
+    path = figures.write(complete=exitstatus == pytest.ExitCode.OK)
     terminalreporter.section(f"reliability figures ({FORM.name} form, also in {path})")
     for line in figures.lines():
         terminalreporter.write_line(line)

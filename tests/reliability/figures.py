@@ -1,8 +1,9 @@
 """The figures each reliability test measured: printed at the end of the run and kept as JSON.
 
-The full form's go to ``benchmarks/reliability.json`` (committed; docs/benchmarks.md is
-rendered from it, docs/reliability.md quotes it); the short form's, from every ``make
-test``, to ``.local/reliability/figures-short.json``.
+A full form run that passed every test writes ``benchmarks/reliability.json`` (committed;
+docs/benchmarks.md is rendered from it, docs/reliability.md quotes it); any other run, a
+short one (every ``make test``), a failing or a partial one, writes
+``.local/reliability/figures-<form>.json`` and leaves the published figures alone.
 """
 
 import json
@@ -14,11 +15,9 @@ from benchmarks import machine
 from devstack.config import ROOT
 from tests.reliability.form import FORM, FULL
 
-OUTPUT = (
-    ROOT / "benchmarks" / "reliability.json"
-    if FORM is FULL
-    else ROOT / ".local" / "reliability" / f"figures-{FORM.name}.json"
-)
+PUBLISHED = ROOT / "benchmarks" / "reliability.json"
+# Every test of the suite records under one of these names.
+SECTIONS = {"api_fuzzing", "crash", "load_with_faults", "worker_kill", "ledger_state_machine"}
 
 FIGURES: dict[str, dict[str, Any]] = {}
 # From the suite's collection on: the run's duration, for the record.
@@ -30,7 +29,11 @@ def record(test: str, **figures: Any) -> None:
     FIGURES.setdefault(test, {}).update(figures)
 
 
-def write() -> Path:
+def write(complete: bool) -> Path:
+    """Where the figures went: published only if the full form ran whole and passed."""
+    recorded = {name.split("[")[0] for name in FIGURES}
+    publish = FORM is FULL and complete and recorded == SECTIONS
+    target = PUBLISHED if publish else ROOT / ".local" / "reliability" / f"figures-{FORM.name}.json"
     run = {
         **machine.describe(),
         "duration_s": round(time.monotonic() - STARTED),
@@ -38,9 +41,9 @@ def write() -> Path:
         "load_average_at_end": machine.load_average(),
     }
     document = {"command": "make reliability", "form": FORM.name, "machine": run, "tests": FIGURES}
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
-    return OUTPUT
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    return target
 
 
 def lines() -> list[str]:

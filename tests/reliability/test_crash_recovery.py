@@ -22,10 +22,11 @@ restarted stack holds, checked from its own tables and over HTTP:
   exactly one event;
 - the sweeper finishes everything the crash left pending (the DynamoDB stream does not
   redeliver pre-restart records, docs/local-stack.md G7), invoked as its schedule would,
-  again while anything is left: afterwards no outbox event or
-  notification is pending, every restored transaction has its statement entries, and
-  every notification was e-mailed exactly once (before the crash, per the idempotency
-  table, or after it, per SES), never twice.
+  again while anything is left: afterwards no outbox event or notification is pending,
+  every restored transaction has its statement entries, and every notification was
+  e-mailed exactly once as far as the restarted stack can tell (before the crash, per the
+  idempotency table, or after it, per SES), never twice. (Those e-mailed between the
+  snapshot and the kill went out again: the rollback erased their idempotency records.)
 """
 
 import hashlib
