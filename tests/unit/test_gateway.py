@@ -71,10 +71,15 @@ def _call(
         connection.close()
 
 
-def _wait_until_every_request_is_handled(timeout_seconds: float = 10) -> None:
-    """Both servers handle each connection on a thread of its own, gone once it is handled."""
+def _request_threads() -> set[threading.Thread]:
+    """The threads handling a connection, one each, in every server of this process."""
+    return {t for t in threading.enumerate() if "process_request_thread" in t.name}
+
+
+def _wait_until_handled(already_there: set[threading.Thread], timeout_seconds: float = 10) -> None:
+    """Until every connection opened since ``already_there`` was taken has been handled."""
     deadline = time.monotonic() + timeout_seconds
-    while any("process_request_thread" in t.name for t in threading.enumerate()):
+    while _request_threads() - already_there:
         assert time.monotonic() < deadline, "a request is still being handled"
         time.sleep(0.02)
 
@@ -102,6 +107,7 @@ def test_answers_502_when_the_local_aws_does_not() -> None:
 def test_a_client_that_hangs_up_leaves_no_traceback_and_the_gateway_serving(
     upstream: Upstream, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    already_there = _request_threads()  # other tests' servers may keep connections open
     gateway = _gateway_to(upstream.server_address[1])
     try:
         upstream.release.clear()
@@ -112,7 +118,7 @@ def test_a_client_that_hangs_up_leaves_no_traceback_and_the_gateway_serving(
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         upstream.release.set()
         assert _call(gateway, "GET", "/after")[0] == 207
-        _wait_until_every_request_is_handled()
+        _wait_until_handled(already_there)
     finally:
         gateway.stop()
     assert "Traceback" not in capfd.readouterr().err
