@@ -62,12 +62,18 @@ from tests.reliability.form import FORM
 from tests.reliability.load import LoadRun, Movement, Outcome, deposits, run_clients, transfers
 from tests.support.ledger_checks import LedgerSnapshot, assert_ledger_consistent
 from tests.support.servers import start_ministack as start_bare_ministack
+from tests.support.template import resources
 from wallet.domain.statements import Role, notification_id
 from wallet.service.notifications import DEDUPLICATION_WINDOW
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_seconds)]
 
 INITIAL_DEPOSIT = 100_000
+# A notify worker that dies mid-send (the graceful stop kills it) leaves an INPROGRESS
+# idempotency record that expires with the invocation's timeout. A redelivery must come
+# after that, or each one is refused as "in progress" until the message is dead-lettered:
+# why AWS wants a queue's visibility timeout no shorter than its function's timeout.
+VISIBILITY_TIMEOUT_SECONDS = int(resources()["NotifyFunction"]["Properties"]["Timeout"]) + 1
 # ~0.3 s apart: a client keeps trying for ~30 s, longer than a graceful stop and start takes.
 RETRIES_THROUGH_A_RESTART = 100
 
@@ -151,7 +157,7 @@ def crashable_stack(config: LocalStack, state_dir: Path) -> Iterator[CrashableSt
             execute_api = f"{config.endpoint}/_aws/execute-api/{outputs['ApiId']}"
             gateway = Gateway(config.api_port, execute_api, authorizer.url).start()
             aws = LocalAws(config.endpoint, config.stack_name, outputs)
-            tune_for_tests(aws)
+            tune_for_tests(aws, VISIBILITY_TIMEOUT_SECONDS)
             stack = CrashableStack(config, state_dir, ministack, aws, Http(gateway.url))
             yield stack
         finally:
