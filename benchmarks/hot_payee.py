@@ -23,6 +23,7 @@ from benchmarks.common import Result, Say
 from benchmarks.throughput import (
     CLIENTS,
     COUNT,
+    RAW_REPEATS,
     Measured,
     RawLedger,
     api_transfers,
@@ -32,7 +33,6 @@ from benchmarks.throughput import (
 )
 from benchmarks.wallet_api import Customer, WalletApi
 
-RAW_REPEATS = 5
 # Alternating, so that a drift of the machine's speed (other work on it) weighs on both kinds.
 ORDER = ("spread", "hot", "hot", "spread", "spread", "hot")
 

@@ -33,10 +33,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 def _timestamp(value: str) -> float:
     """An ISO 8601 instant (the API's ``...Z``, PynamoDB's ``...+0000``) as epoch seconds."""
-    try:
-        return datetime.fromisoformat(value).timestamp()
-    except ValueError:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
+    return datetime.fromisoformat(value).timestamp()
 
 
 def _entries(endpoint: str, table: str, payee_ids: set[str]) -> dict[str, dict[str, Any]]:

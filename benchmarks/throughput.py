@@ -18,7 +18,6 @@ five times (it takes about a second); the median counts.
 
 import json
 import random
-import re
 import statistics
 import time
 import uuid
@@ -30,12 +29,12 @@ from typing import Any
 
 from benchmarks.common import Pool, Result, Say, aws_client, run_concurrently, summary_ms
 from benchmarks.wallet_api import Customer, WalletApi
+from devstack.logs import REPORT
 from tests.support.template import create_table_request
 
 CLIENTS = 8
 COUNT = 480
 RAW_REPEATS = 5
-_REPORT = re.compile(r"REPORT RequestId: \S+\s+Duration: (?P<duration>[\d.]+) ms")
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def function_durations_ms(
     while True:
         page = logs.filter_log_events(**arguments)
         for event in page.get("events", []):
-            report = _REPORT.search(event["message"])
+            report = REPORT.search(event["message"])
             if report:
                 durations.append(float(report["duration"]))
         token = page.get("nextToken")
@@ -121,7 +120,6 @@ class RawLedger:
     """A scratch table shaped like the ledger table, written with the app's four-item transaction."""
 
     def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
         self.table = f"bench-raw-ledger-{uuid.uuid4().hex[:8]}"
         self._admin = aws_client("dynamodb", endpoint)
         # No retries: a failed transaction counts as failed, as a non-201 does on the API side.

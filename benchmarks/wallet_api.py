@@ -4,7 +4,6 @@ Every request is a real HTTP request to the deployed API (through the local pass
 gateway unless told otherwise); e-mails are read from ministack's SES capture endpoint.
 """
 
-import random
 import threading
 import time
 import uuid
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import HttpClient, Pool, Reply, get_json, run_concurrently, wait_until
+from tests.support.documents import new_cnpj, new_cpf
 
 SETUP_CLIENTS = 8
 FUNDING = "1000000.00"
@@ -55,16 +55,13 @@ class WalletApi:
     # ------------------------------------------------------------------ customers
 
     def register(self, customer_type: str = "individual") -> Customer:
-        for _ in range(5):
-            email = f"bench-{uuid.uuid4().hex[:16]}@example.com"
-            document = random_cnpj() if customer_type == "merchant" else random_cpf()
-            body = {"name": "Cliente Benchmark", "email": email, "document": document, "type": customer_type}
-            reply = self.call("POST", "/customers", body)
-            if reply.status == 201:
-                return Customer(reply.body["id"], email, customer_type)
-            if reply.status != 409:  # 409: the random document was taken; draw another
-                raise RuntimeError(f"registration answered {reply.status}: {reply.body}")
-        raise RuntimeError("could not register a customer with a fresh document")
+        email = f"bench-{uuid.uuid4().hex[:16]}@example.com"
+        document = new_cnpj() if customer_type == "merchant" else new_cpf()
+        body = {"name": "Cliente Benchmark", "email": email, "document": document, "type": customer_type}
+        reply = self.call("POST", "/customers", body)
+        if reply.status != 201:
+            raise RuntimeError(f"registration answered {reply.status}: {reply.body}")
+        return Customer(reply.body["id"], email, customer_type)
 
     def register_many(self, count: int, customer_type: str = "individual") -> list[Customer]:
         run = run_concurrently(range(count), SETUP_CLIENTS, lambda _: self.register(customer_type))
@@ -160,26 +157,3 @@ class _Owed:
     def total(self) -> int:
         with self._lock:
             return self._total
-
-
-# ---------------------------------------------------------------------------- documents
-
-
-def _check_digit(digits: list[int], weights: list[int]) -> int:
-    remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
-    return 0 if remainder < 2 else 11 - remainder
-
-
-def random_cpf() -> str:
-    base = [random.randrange(10) for _ in range(9)]
-    first = _check_digit(base, list(range(10, 1, -1)))
-    second = _check_digit([*base, first], list(range(11, 1, -1)))
-    return "".join(map(str, [*base, first, second]))
-
-
-def random_cnpj() -> str:
-    base = [random.randrange(10) for _ in range(8)] + [0, 0, 0, 1]
-    weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-    first = _check_digit(base, weights)
-    second = _check_digit([*base, first], [6, *weights])
-    return "".join(map(str, [*base, first, second]))

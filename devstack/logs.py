@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-_REPORT = re.compile(r"REPORT RequestId: (?P<request>\S+)\s+Duration: (?P<duration>[\d.]+) ms")
+REPORT = re.compile(r"REPORT RequestId: (?P<request>\S+)\s+Duration: (?P<duration>[\d.]+) ms")
 _LOUD_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
 
 
@@ -57,7 +57,7 @@ class LogFollower:
         return events
 
     def _describe(self, function: str, message: str) -> str | None:
-        report = _REPORT.search(message)
+        report = REPORT.search(message)
         if report:
             request = report["request"]
             outcome = "error" if request in self._failed else "ok"

@@ -13,10 +13,9 @@ import json
 import re
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ class LocalAws:
     outputs: dict[str, str]
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+        return _client(service, self.endpoint)
 
     @cached_property
     def resources(self) -> dict[str, str]:
@@ -176,8 +175,10 @@ def _email(message: dict[str, Any]) -> Email:
     return Email(str(recipients[0]), transaction_id, role)
 
 
-def count_emails(emails: Iterable[Email]) -> Counter[Email]:
-    return Counter(emails)
+@cache
+def _client(service: str, endpoint: str) -> Any:
+    """One client per service and endpoint: the drains poll every half second."""
+    return boto3.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
 
 
 def wait_for[T](probe: Callable[[], T], done: Callable[[T], bool], timeout_seconds: float) -> T:

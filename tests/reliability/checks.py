@@ -16,6 +16,7 @@ from tests.reliability.aws import Email
 from tests.reliability.client import Customer, Http
 from tests.reliability.load import Movement
 from wallet.domain.ledger import TransactionKind
+from wallet.domain.money import parse_amount
 
 STATEMENT_PAGE = 100
 
@@ -23,15 +24,13 @@ STATEMENT_PAGE = 100
 def balance(http: Http, customer_id: str) -> int:
     reply = http.get(f"/customers/{customer_id}/balance")
     assert reply.status == 200, reply
-    reais, _, centavos = str(reply.body["balance"]).partition(".")
-    return int(reais) * 100 + int(centavos or 0)
+    return parse_amount(str(reply.body["balance"]))
 
 
 @dataclass(frozen=True)
 class Money:
     total: int
     deposited: int
-    accounts: int
 
 
 def assert_balances_are_what_clients_were_told(
@@ -43,7 +42,7 @@ def assert_balances_are_what_clients_were_told(
     assert all(value >= 0 for value in actual.values()), actual
     total = sum(actual.values())
     assert total == deposited, f"the balances add up to {total} centavos, the deposits to {deposited}"
-    return Money(total, deposited, len(actual))
+    return Money(total, deposited)
 
 
 def statement(http: Http, customer_id: str) -> list[dict[str, str]]:

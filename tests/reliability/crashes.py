@@ -20,20 +20,28 @@ from typing import Self
 _PROC = Path("/proc")
 
 
+def stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` from its 3rd field (state) on; empty if the process is gone."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return []
+    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+    return stat[stat.rfind(")") + 2 :].split()
+
+
 def children_of(parent_pid: int) -> dict[int, str]:
     """pid -> command line of each live child process of ``parent_pid``."""
     children: dict[int, str] = {}
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        # The command name (field 2) may hold spaces and parentheses: split after its last ")".
-        fields = stat[stat.rfind(")") + 2 :].split()
+        fields = stat_fields(int(entry.name))
         if len(fields) > 1 and int(fields[1]) == parent_pid:
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
             children[int(entry.name)] = command
     return children
 
@@ -50,23 +58,17 @@ def workers_of(ministack_pid: int, function_name: str, older_than_seconds: float
 
 def age_seconds(pid: int) -> float:
     """How long the process has run (0 if it is gone)."""
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-        uptime = float((_PROC / "uptime").read_text().split()[0])
-    except OSError:
+    fields = stat_fields(pid)
+    if not fields:
         return 0.0
-    started_ticks = int(stat[stat.rfind(")") + 2 :].split()[19])
-    return uptime - started_ticks / os.sysconf("SC_CLK_TCK")
+    uptime = float((_PROC / "uptime").read_text().split()[0])
+    return uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_ticks(pid: int) -> int:
     """User + system CPU time the process has used, in clock ticks (0 if it is gone)."""
-    try:
-        stat = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return 0
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return int(fields[11]) + int(fields[12])
+    fields = stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0
 
 
 def busy(pids: list[int], window_seconds: float = 0.05) -> list[int]:

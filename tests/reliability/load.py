@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 from tests.reliability.client import Customer, Http, NoAnswer, Reply
 from wallet.domain.ledger import TransactionKind, transaction_id_for
@@ -95,7 +94,6 @@ class Outcome:
     movement: Movement
     status: int | None
     error: str | None
-    body: Any
     attempts: int
     answered_at: float
 
@@ -211,7 +209,6 @@ def run_clients(
                 movement,
                 reply.status if reply else None,
                 reply.error if reply else None,
-                reply.body if reply else None,
                 attempts,
                 time.monotonic(),
             )
@@ -248,12 +245,16 @@ class Books:
             target[outcome.movement.transaction_id] = outcome.movement
         return cls(committed, rejected, unknown)
 
-    def resolved(self, exists: Callable[[str], bool]) -> "Books":
-        """Settle the unknown outcomes by asking whether their transaction exists."""
+    def resolved(self, exists: Callable[[str], bool | None]) -> "Books":
+        """Settle the unknown outcomes by asking whether their transaction exists (None: the
+        question got no clear answer either, and the outcome stays unknown)."""
         committed, rejected = dict(self.committed), dict(self.rejected)
+        unknown: dict[str, Movement] = {}
         for transaction_id, movement in self.unknown.items():
-            (committed if exists(transaction_id) else rejected)[transaction_id] = movement
-        return Books(committed, rejected, {})
+            found = exists(transaction_id)
+            target = unknown if found is None else committed if found else rejected
+            target[transaction_id] = movement
+        return Books(committed, rejected, unknown)
 
     def balances(self, customers: Iterable[Customer]) -> dict[str, int]:
         balances = {customer.id: 0 for customer in customers}

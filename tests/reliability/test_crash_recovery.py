@@ -52,11 +52,13 @@ from devstack.deploy import deploy, verify
 from devstack.gateway import Gateway
 from devstack.processes import Server
 from devstack.stack import start_ministack
+from tests.conftest import Tables
 from tests.reliability import figures
 from tests.reliability.aws import Email, LocalAws, wait_for
 from tests.reliability.checks import assert_statements_hold_each_committed_transaction_once
 from tests.reliability.client import Customer, Http, register_customers, wait_until_active
 from tests.reliability.conftest import new_config, tune_for_tests
+from tests.reliability.crashes import stat_fields
 from tests.reliability.figures import Stopwatch
 from tests.reliability.form import FORM
 from tests.reliability.load import LoadRun, Movement, Outcome, deposits, run_clients, transfers
@@ -112,11 +114,8 @@ def kill_process_group(server: Server) -> None:
 
 
 def _state_of(pid: int) -> str:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat[stat.rfind(")") + 2 :].split()[0]
+    fields = stat_fields(pid)
+    return fields[0] if fields else ""
 
 
 @dataclass
@@ -167,16 +166,11 @@ def crashable_stack(config: LocalStack, state_dir: Path) -> Iterator[CrashableSt
 
 
 # ====================================================================== what the stack holds
-@dataclass(frozen=True)
-class LedgerTable:
-    endpoint: str
-    ledger: str
-
-
 def restored_ledger(aws: LocalAws) -> LedgerSnapshot:
     """The ledger the restarted stack holds, checked: no negative balance, balances == deposits,
     one event per transaction, alike."""
-    return assert_ledger_consistent(LedgerTable(aws.endpoint, aws.outputs["LedgerTableName"]))
+    tables = Tables(aws.endpoint, aws.outputs["CustomersTableName"], aws.outputs["LedgerTableName"])
+    return assert_ledger_consistent(tables)
 
 
 def assert_balances_follow_the_transaction_items(ledger: LedgerSnapshot) -> None:

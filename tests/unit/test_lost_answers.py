@@ -78,6 +78,7 @@ def test_a_transfer_whose_answer_was_lost_is_answered_once_and_moves_the_money_o
 
     movement = money.transfer("payer", "payee", 300, None)
 
+    assert answers_to_lose == [0]  # the answer really was lost
     assert movement.transaction.amount == 300
     payer, payee = ledger.account("payer"), ledger.account("payee")
     assert payer is not None and payee is not None
@@ -96,4 +97,5 @@ def test_a_registration_whose_answer_was_lost_returns_the_customer_it_wrote(
         customers, name="Ana", email="ana@example.com", document=new_cpf(), type=CustomerType.INDIVIDUAL
     )
 
+    assert answers_to_lose == [0]  # the answer really was lost
     assert customers.get(customer.id) == customer
