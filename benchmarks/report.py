@@ -292,11 +292,6 @@ def _request_path(d: Doc) -> str:
             f"the gateway: {_added(added['gateway'])}",
         ),
         (
-            "through a second gateway, the same code with TCP_NODELAY",
-            "via_gateway_tcp_nodelay",
-            f"that gateway: {_added(added['gateway_tcp_nodelay'])}",
-        ),
-        (
             "straight to execute-api",
             "via_execute_api",
             f"API Gateway's emulation, over a direct Invoke: {_added(added['execute_api'])}",
@@ -613,10 +608,9 @@ def _why_throughput(d: Doc) -> str:
 {_n(raw_ms)} ms ({_n(tp["raw_median"]["per_second"])}/s from 8 threads, boto3 and ministack on
 the same cores). A transfer through the API is much more work for the same two cores:
 - one transfer at a time, it takes {rp["layers"]["via_gateway"]["p50_ms"]} ms through the gateway
-  (p50). The local gateway adds {added["gateway"]} ms: it writes an answer's headers and its
-  body in two `send` calls, and on a keep-alive connection Nagle's algorithm holds the body
-  until the client acknowledges the headers, which the client delays (delayed ACK); the same
-  gateway with TCP_NODELAY adds {added["gateway_tcp_nodelay"]} ms. Then {execute_api}, ministack's
+  (p50). The local gateway adds {added["gateway"]} ms (it sends with TCP_NODELAY: without it,
+  Nagle's algorithm held every answer's body ~40 ms behind its headers on a kept-open
+  connection). Then {execute_api}, ministack's
   Lambda plumbing {added["lambda_invoke_plumbing"]} ms, and the handler itself {added["handler"]} ms, of which about
   {added["handler_requests"]} ms are its five requests (three reads, the transaction, the
   authorizer) and {added["handler_python"]} ms Python;
@@ -642,14 +636,8 @@ of a few milliseconds each.
   round trips to DynamoDB become two. Asking the authorizer while the accounts are read takes
   its latency off the path too. For the Python part ({added["handler_python"]} ms), the profile
   above says which packages to look at first: {python_top}.
-- Locally, the gateway: set `disable_nagle_algorithm = True` on its request handler
-  (`devstack/gateway.py`; socketserver then sets TCP_NODELAY): one transfer at a time goes from
-  {rp["layers"]["via_gateway"]["p50_ms"]} ms to {rp["layers"].get("via_gateway_tcp_nodelay", {}).get("p50_ms")} ms
-  (measured above). At 8 clients, skipping the gateway altogether gave
-  {f["transfer_api_direct_vs_raw"]} instead of {f["transfer_api_vs_raw"]}. Every client of
-  `make run` that keeps its connection open (browsers, HTTP client pools, load tests) pays the
-  same delay on every request today; a client that opens a new connection per request (curl,
-  `urllib.request.urlopen`) does not.
+- Locally, skipping the gateway altogether (straight to execute-api) gave
+  {f["transfer_api_direct_vs_raw"]} instead of {f["transfer_api_vs_raw"]} at 8 clients.
 - Nothing in the pipeline needs to be faster for this figure: it keeps up; it only shares the CPU.
 """
 

@@ -31,8 +31,6 @@ from benchmarks.template import LAYER_TYPE, built, function_environment, layer_p
 from benchmarks.throughput import RawLedger, function_durations_ms
 from benchmarks.wallet_api import Customer, WalletApi
 from devstack.config import ROOT, LocalStack
-from devstack.gateway import Gateway
-from devstack.processes import free_port
 
 COUNT = 40
 WARM_UP = 5
@@ -191,25 +189,6 @@ def _package_of(file: str, name: str, build_dir: Path) -> str:
     return "other"
 
 
-def _gateway_without_nagle(execute_api_url: str, authorizer_url: str) -> Gateway | None:
-    """A second local gateway, the same code, but with TCP_NODELAY on its client connections.
-
-    The pass-through writes an answer's headers and its body in two ``send`` calls; on a
-    keep-alive connection Nagle's algorithm holds the body back until the client acknowledges
-    the headers, which the client delays (delayed ACK, ~40 ms on Linux). ``socketserver``'s
-    ``disable_nagle_algorithm`` is the one-line fix this measures. None if the gateway's
-    internals no longer allow setting it from here.
-    """
-    gateway = Gateway(free_port(), execute_api_url, authorizer_url)
-    server = getattr(gateway, "_server", None)
-    handler = getattr(server, "RequestHandlerClass", None)
-    if handler is None or not hasattr(handler, "disable_nagle_algorithm"):
-        gateway.start().stop()  # stop() waits for a serving loop: start one first
-        return None
-    handler.disable_nagle_algorithm = True
-    return gateway.start()
-
-
 def _primitives(
     endpoint: str, outputs: dict[str, str], authorizer_url: str, payer: Customer
 ) -> dict[str, Any]:
@@ -258,16 +237,6 @@ def run(
         return summary_ms(latencies)
 
     layers = {"via_gateway": timed("via_gateway", lambda: _through(api, payer, payee, COUNT))}
-    nodelay = _gateway_without_nagle(direct_url, config.authorizer_url)
-    if nodelay is not None:
-        through_nodelay = api.with_url(nodelay.url)
-        try:
-            layers["via_gateway_tcp_nodelay"] = timed(
-                "via_gateway_tcp_nodelay", lambda: _through(through_nodelay, payer, payee, COUNT)
-            )
-        finally:
-            through_nodelay.close()
-            nodelay.stop()
     direct = api.with_url(direct_url)
     try:
         layers["via_execute_api"] = timed("via_execute_api", lambda: _through(direct, payer, payee, COUNT))
@@ -295,9 +264,6 @@ def run(
         "primitives": primitives,
         "p50_added_ms": {
             "gateway": round(p50["via_gateway"] - p50["via_execute_api"], 1),
-            "gateway_tcp_nodelay": round(
-                p50.get("via_gateway_tcp_nodelay", float("nan")) - p50["via_execute_api"], 1
-            ),
             "execute_api": round(p50["via_execute_api"] - p50["lambda_invoke"], 1),
             "lambda_invoke_plumbing": round(p50["lambda_invoke"] - p50["handler_in_process"], 1),
             # Of that plumbing: inside the Duration ministack reports (worker pipe, stderr drain)
