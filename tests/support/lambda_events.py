@@ -49,12 +49,15 @@ def http_event(
     headers: Mapping[str, str | None] | None = None,
     method: str | None = None,
     query: Mapping[str, str] | None = None,
+    claims: Mapping[str, str] | _Keep | None = KEEP,
 ) -> dict[str, Any]:
     """The sample ``name`` with the given request filled in and a fresh request id.
 
     ``body``: a ``str`` is sent as it is (for bodies that are not JSON); ``None`` removes it;
     anything else is serialised with ``json.dumps``. ``headers`` entries set to ``None`` are
     removed. The route key is left as in the sample: API Gateway resolves it, not the handler.
+    ``claims`` are what the gateway's JWT authorizer verified (``tests.support.identities``);
+    ``None`` leaves the authorizer out, as for a request that never went through it.
     """
     event = sample(name)
     context = event["requestContext"]
@@ -78,16 +81,30 @@ def http_event(
             event["body"] = text
             event["isBase64Encoded"] = False
             event_headers["content-length"] = str(len(text.encode()))
-    for header, value in (headers or {}).items():
+    _set_headers(event_headers, headers or {})
+    if query:
+        event["queryStringParameters"] = dict(query)
+        event["rawQueryString"] = "&".join(f"{key}={value}" for key, value in query.items())
+    if not isinstance(claims, _Keep):
+        _authorize(context, claims)
+    context["requestId"] = uuid.uuid4().hex
+    return event
+
+
+def _set_headers(event_headers: dict[str, str], headers: Mapping[str, str | None]) -> None:
+    for header, value in headers.items():
         if value is None:
             event_headers.pop(header.lower(), None)
         else:
             event_headers[header.lower()] = value
-    if query:
-        event["queryStringParameters"] = dict(query)
-        event["rawQueryString"] = "&".join(f"{key}={value}" for key, value in query.items())
-    context["requestId"] = uuid.uuid4().hex
-    return event
+
+
+def _authorize(context: dict[str, Any], claims: Mapping[str, str] | None) -> None:
+    if claims is None:
+        context.pop("authorizer", None)
+        return
+    scopes = str(claims.get("scope", "")).split() or None
+    context["authorizer"] = {"jwt": {"claims": dict(claims), "scopes": scopes}}
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ def notification_sender() -> "OncePerNotification":
     persistence = DynamoDBPersistenceLayer(
         table_name=IdempotencySettings.from_environment().idempotency_table
     )
-    return OncePerNotification(NotificationSender(customers_store(), mailer), persistence)
+    sender = NotificationSender(statement_store(), customers_store(), mailer)
+    return OncePerNotification(sender, persistence)
 
 
 _FACTORIES = (

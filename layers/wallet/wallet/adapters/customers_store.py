@@ -92,9 +92,11 @@ class CustomersStore:
             commit_with_retry(self._registration(customer, event), self._connection)
         except TransactionCancelled as cancelled:
             if "customer" in cancelled.failed:
-                # The id is fresh and random: an existing customer with it can only be this
-                # registration's own write, whose answer was lost and then retried.
-                return
+                if self.get(customer.id) == customer:
+                    # This registration's own write, whose answer was lost and then retried:
+                    # nobody else writes this very customer at this very instant.
+                    return
+                raise CustomerAlreadyExists("you are already registered as a customer") from cancelled
             taken = " and ".join(sorted(cancelled.failed & {"email", "document"}))
             raise CustomerAlreadyExists(f"a customer with this {taken} already exists") from cancelled
 

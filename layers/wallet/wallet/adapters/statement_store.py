@@ -130,6 +130,14 @@ class StatementStore:
                 pending.append(entry)
         return pending
 
+    def entry(self, customer_id: str, occurred_at: datetime, transaction_id: str) -> StatementEntry | None:
+        """One customer's entry of one transaction, if it was written."""
+        key = StatementEntryItem.key(customer_id, occurred_at, transaction_id)
+        try:
+            return StatementEntryItem.get(key.pk, key.sk, consistent_read=True).to_domain()
+        except StatementEntryItem.DoesNotExist:
+            return None
+
     def mark_notified(self, entry: StatementEntry, now: datetime) -> None:
         """Leave the pending index; repeating it is harmless."""
         StatementEntryItem.key_of(entry).update(

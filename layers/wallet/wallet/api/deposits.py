@@ -1,4 +1,4 @@
-"""POST /customers/{customer_id}/deposits."""
+"""POST /customers/{customer_id}/deposits: money received from outside, reported by the payment rail."""
 
 from http import HTTPStatus
 from typing import Annotated
@@ -10,8 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet import bootstrap
 from wallet.api.http import route_responses
+from wallet.api.identity import RAIL_ONLY, PaymentRail
 from wallet.api.money import created
-from wallet.api.schemas import DepositRequest, IdempotencyKey, PathId, TransactionResponse
+from wallet.api.schemas import DepositRequest, PathId, RailReference, TransactionResponse
 from wallet.domain import errors
 from wallet.service.money_movement import MoneyMovement
 
@@ -20,7 +21,7 @@ router = Router()
 
 @router.post(
     "/customers/<customer_id>/deposits",
-    summary="Deposit money into a customer's account",
+    summary="Credit a customer with money received from outside (the payment rail only)",
     responses=route_responses(
         HTTPStatus.CREATED,
         "deposited (or the original result of a replay)",
@@ -29,11 +30,13 @@ router = Router()
         errors.IdempotencyKeyReused,
         errors.StoreBusy,
     ),
+    security=RAIL_ONLY,
 )
 def deposit(
     customer_id: PathId,
     body: DepositRequest,
+    rail: PaymentRail,
     money: Annotated[MoneyMovement, Depends(bootstrap.money_movement)],
-    idempotency_key: Annotated[IdempotencyKey, Header(alias="idempotency-key")] = None,
+    reference: Annotated[RailReference, Header(alias="idempotency-key")],
 ) -> Response[TransactionResponse]:
-    return created(money.deposit(customer_id, body.amount, idempotency_key))
+    return created(money.deposit(rail.client_id, customer_id, body.amount, reference))

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate
 
 from wallet.api import deposits, queries, registration, statement, transfers
 from wallet.api.http import build_resolver
+from wallet.api.identity import SECURITY_SCHEMES
 
 router = Router()
 
@@ -22,7 +23,10 @@ def openapi_spec() -> str:
     return every_route.get_openapi_json_schema(
         title="wallet",
         version="1.0.0",
-        description="Money transfers between customers, in BRL. Amounts are decimal strings.",
+        description="Money transfers between customers, in BRL. Amounts are decimal strings. "
+        "Every route needs a bearer token: a customer's Cognito ID token, or for deposits the "
+        "payment rail's access token.",
+        security_schemes=SECURITY_SCHEMES,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import DependencyResolutionError
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -21,13 +22,16 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from wallet.api.schemas import ErrorDetail, ErrorResponse
+from wallet.api.schemas import AccessRefusal, ErrorDetail, ErrorResponse
 from wallet.domain import errors
+from wallet.domain.customers import InvalidEmail
 from wallet.observability import logger, metrics, tracer
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 STATUS_OF: Mapping[type[errors.WalletError], HTTPStatus] = {
+    errors.Unauthenticated: HTTPStatus.UNAUTHORIZED,
+    errors.Forbidden: HTTPStatus.FORBIDDEN,
     errors.CustomerNotFound: HTTPStatus.NOT_FOUND,
     errors.TransactionNotFound: HTTPStatus.NOT_FOUND,
     errors.CustomerAlreadyExists: HTTPStatus.CONFLICT,
@@ -75,6 +79,10 @@ def json_response(status: HTTPStatus, body: Any, headers: Mapping[str, str] | No
     )
 
 
+# Statuses API Gateway's JWT authorizer answers itself, with a body of its own.
+_GATEWAY_STATUSES = {HTTPStatus.UNAUTHORIZED.value, HTTPStatus.FORBIDDEN.value}
+
+
 def route_responses(
     success: HTTPStatus, description: str, *error_types: type[errors.WalletError]
 ) -> dict[int, OpenAPIResponse]:
@@ -85,15 +93,22 @@ def route_responses(
         success.value: {"description": description},
         HTTPStatus.UNPROCESSABLE_ENTITY.value: _error_doc("validation_error"),
     }
-    for error_type in error_types:
+    refusals: tuple[type[errors.WalletError], ...] = (errors.Unauthenticated, errors.Forbidden)
+    for error_type in (*refusals, *error_types):
         status = STATUS_OF[error_type].value
         codes = documented[status]["description"] if status in documented else ""
-        documented[status] = _error_doc(f"{codes}, {error_type.code}" if codes else error_type.code)
+        document = _refusal_doc if status in _GATEWAY_STATUSES else _error_doc
+        documented[status] = document(f"{codes}, {error_type.code}" if codes else error_type.code)
     return documented
 
 
 def _error_doc(codes: str) -> OpenAPIResponse:
     return {"description": codes, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+def _refusal_doc(codes: str) -> OpenAPIResponse:
+    """401 and 403 come from API Gateway too (``{"message": ...}``), before any function runs."""
+    return {"description": codes, "content": {"application/json": {"model": AccessRefusal}}}
 
 
 def _error(
@@ -109,6 +124,13 @@ def _wallet_error(error: errors.WalletError) -> Response[Any]:
     if error.retry_after_seconds is not None:
         response.headers["Retry-After"] = str(error.retry_after_seconds)
     return response
+
+
+def _dependency_error(error: DependencyResolutionError) -> Response[Any]:
+    """Powertools wraps what a dependency raises: the caller's identity is one, and says no."""
+    if isinstance(error.__cause__, errors.WalletError):
+        return _wallet_error(error.__cause__)
+    return _unexpected(error)
 
 
 def _validation_error(error: RequestValidationError) -> Response[Any]:
@@ -127,6 +149,10 @@ def _unsupported_media_type(_: RequestUnsupportedContentType) -> Response[Any]:
     )
 
 
+def _unusable_email(error: InvalidEmail) -> Response[Any]:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", f"the token's e-mail: {error}")
+
+
 def _undecodable_body(_: UnicodeDecodeError) -> Response[Any]:
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the body is not UTF-8 text")
 
@@ -143,9 +169,11 @@ def _unexpected(error: Exception) -> Response[Any]:
 def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
     app.exception_handler(errors.WalletError)(_wallet_error)
+    app.exception_handler(DependencyResolutionError)(_dependency_error)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_media_type)
     app.exception_handler(UnicodeDecodeError)(_undecodable_body)
+    app.exception_handler(InvalidEmail)(_unusable_email)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_not_found)
     for router in routers:

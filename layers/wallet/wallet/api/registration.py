@@ -1,4 +1,4 @@
-"""POST /customers."""
+"""POST /customers: the caller's identity becomes a customer."""
 
 from http import HTTPStatus
 from typing import Annotated
@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
 from wallet.api.http import json_response, route_responses
+from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import CustomerResponse, RegisterCustomerRequest
 from wallet.domain.errors import CustomerAlreadyExists
 from wallet.service.registration import register_customer
@@ -19,17 +20,18 @@ router = Router()
 
 @router.post(
     "/customers",
-    summary="Register a customer",
-    description="The customer is `pending` until its ledger account is open, then `active`.",
+    summary="Register the signed-in person as a customer",
+    description="The e-mail is the token's verified one. The customer is `pending` until its "
+    "ledger account is open, then `active`.",
     responses=route_responses(HTTPStatus.CREATED, "registered", CustomerAlreadyExists),
+    security=CUSTOMER_ONLY,
 )
 def register(
     body: RegisterCustomerRequest,
+    caller: Customer,
     customers: Annotated[CustomersStore, Depends(bootstrap.customers_store)],
 ) -> Response[CustomerResponse]:
-    customer = register_customer(
-        customers, name=body.name, email=body.email, document=body.document, type=body.type
-    )
+    customer = register_customer(customers, caller, name=body.name, document=body.document, type=body.type)
     return json_response(
         HTTPStatus.CREATED,
         CustomerResponse.of(customer).model_dump(mode="json"),

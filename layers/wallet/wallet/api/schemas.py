@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Self
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
-from wallet.domain.customers import Customer, CustomerStatus, CustomerType, normalize_email, normalize_name
+from wallet.domain.customers import Customer, CustomerStatus, CustomerType, normalize_name
 from wallet.domain.documents import normalize_document
 from wallet.domain.ledger import Transaction, TransactionKind, TransactionStatus
 from wallet.domain.money import CURRENCY, format_amount, parse_amount
@@ -47,8 +47,9 @@ class _Request(BaseModel):
 
 
 class RegisterCustomerRequest(_Request):
+    """The e-mail is the caller's verified one, from the token: never one the body claims."""
+
     name: Annotated[str, AfterValidator(normalize_name)]
-    email: Annotated[str, AfterValidator(normalize_email)]
     document: Annotated[str, AfterValidator(normalize_document)] = Field(
         description="CPF (11 digits) or CNPJ (14 digits), punctuation allowed", examples=["529.982.247-25"]
     )
@@ -56,7 +57,7 @@ class RegisterCustomerRequest(_Request):
 
 
 class TransferRequest(_Request):
-    payer: CustomerId
+    payer: CustomerId | None = Field(default=None, description="the caller; may be left out")
     payee: CustomerId
     value: Amount
 
@@ -120,11 +121,27 @@ class ErrorResponse(BaseModel):
     details: list[ErrorDetail] | None = None
 
 
+class AccessRefusal(BaseModel):
+    """A 401 or 403: the contract's error, or API Gateway's own ``{"message": ...}``."""
+
+    error: str | None = Field(default=None, examples=["forbidden"])
+    message: str
+
+
 IdempotencyKey = Annotated[
     str | None,
     Field(
         min_length=1,
         max_length=255,
         description="A retry with the same key and body returns the original result; no money moves again.",
+    ),
+]
+
+RailReference = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="The rail's own reference of the money received: a retry never deposits twice.",
     ),
 ]

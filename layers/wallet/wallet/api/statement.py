@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from wallet import bootstrap
 from wallet.adapters.statement_store import InvalidCursor
 from wallet.api.http import route_responses
+from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import PathId
 from wallet.api.statement_schemas import StatementResponse
 from wallet.domain import errors
@@ -30,17 +31,19 @@ StatementDependency = Annotated[StatementQueries, Depends(bootstrap.statement_qu
 
 @router.get(
     "/customers/<customer_id>/transactions",
-    summary="A customer's statement, newest first",
+    summary="The caller's statement, newest first",
     responses=route_responses(HTTPStatus.OK, "one page of the statement", errors.CustomerNotFound),
+    security=CUSTOMER_ONLY,
 )
 def transactions(
     customer_id: PathId,
+    caller: Customer,
     statements: StatementDependency,
     limit: Limit = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> StatementResponse:
     try:
-        page = statements.page(customer_id, limit, cursor)
+        page = statements.page(caller.customer_id, customer_id, limit, cursor)
     except InvalidCursor as invalid:
         # Same 422 validation_error as any other bad query parameter.
         raise RequestValidationError(

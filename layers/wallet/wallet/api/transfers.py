@@ -1,4 +1,4 @@
-"""POST /transfers."""
+"""POST /transfers: the caller sends its own money."""
 
 from http import HTTPStatus
 from typing import Annotated
@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet import bootstrap
 from wallet.api.http import route_responses
+from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.money import created
 from wallet.api.schemas import IdempotencyKey, TransactionResponse, TransferRequest
 from wallet.domain import errors
@@ -20,7 +21,7 @@ router = Router()
 
 @router.post(
     "/transfers",
-    summary="Send money from one customer to another",
+    summary="Send money from the caller to another customer",
     responses=route_responses(
         HTTPStatus.CREATED,
         "transferred (or the original result of a replay)",
@@ -34,10 +35,15 @@ router = Router()
         errors.AuthorizerUnavailable,
         errors.StoreBusy,
     ),
+    security=CUSTOMER_ONLY,
 )
 def transfer(
     body: TransferRequest,
+    caller: Customer,
     money: Annotated[MoneyMovement, Depends(bootstrap.money_movement)],
     idempotency_key: Annotated[IdempotencyKey, Header(alias="idempotency-key")] = None,
 ) -> Response[TransactionResponse]:
-    return created(money.transfer(body.payer, body.payee, body.value, idempotency_key))
+    movement = money.transfer(
+        caller.customer_id, body.payee, body.value, idempotency_key, payer_id=body.payer
+    )
+    return created(movement)

@@ -1,6 +1,7 @@
 """Customers: who they are and what they may do."""
 
 import re
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -12,6 +13,9 @@ from wallet.domain.documents import normalize_document
 _EMAIL = re.compile(r"[!-?A-~]{1,64}@[!-?A-~]+\.[!-?A-~]+")
 MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 120
+# Customer ids are derived from the identity that registered them, so that every request can
+# tell whether an id is the caller's own without reading anything.
+_IDENTITY_NAMESPACE = uuid.UUID("8e5b0d2c-1f47-4a63-9c2e-7d41b6a0f3e9")
 
 
 class CustomerType(StrEnum):
@@ -60,6 +64,11 @@ class Customer:
 
     def activated(self) -> "Customer":
         return replace(self, status=CustomerStatus.ACTIVE)
+
+
+def customer_id_for(issuer: str, subject: str) -> str:
+    """The id of the customer an identity (token issuer and subject) registers, or owns."""
+    return str(uuid.uuid5(_IDENTITY_NAMESPACE, f"{issuer}#{subject}"))
 
 
 def normalize_email(raw: str) -> str:

@@ -12,6 +12,18 @@ class WalletError(Exception):
         self.retry_after_seconds = retry_after_seconds
 
 
+class Unauthenticated(WalletError):
+    """The request carries no verified identity (the gateway's authorizer was bypassed)."""
+
+    code = "unauthorized"
+
+
+class Forbidden(WalletError):
+    """The caller is who it says, but this is not theirs to do."""
+
+    code = "forbidden"
+
+
 class CustomerNotFound(WalletError):
     code = "customer_not_found"
 

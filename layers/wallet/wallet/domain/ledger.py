@@ -46,11 +46,15 @@ class Transaction:
         return self.request_fingerprint == other.request_fingerprint
 
 
-def transaction_id_for(kind: TransactionKind, idempotency_key: str | None) -> str:
-    """A fresh id, or the one an Idempotency-Key always maps to."""
+def transaction_id_for(kind: TransactionKind, caller: str, idempotency_key: str | None) -> str:
+    """A fresh id, or the one an Idempotency-Key always maps to for this caller.
+
+    Keys are scoped by the caller: the same key from two callers names two unrelated
+    transactions, so no key can reveal, replay or block another caller's.
+    """
     if idempotency_key is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{kind}:{idempotency_key}"))
+    return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, f"{kind}:{caller}:{idempotency_key}"))
 
 
 def request_fingerprint(kind: TransactionKind, payer_id: str | None, payee_id: str, amount: int) -> str:

@@ -14,7 +14,13 @@ from typing import Protocol
 
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import DuplicateTransaction, LedgerStore
-from wallet.domain.errors import CustomerNotActive, CustomerNotFound, IdempotencyKeyReused, WalletError
+from wallet.domain.errors import (
+    CustomerNotActive,
+    CustomerNotFound,
+    Forbidden,
+    IdempotencyKeyReused,
+    WalletError,
+)
 from wallet.domain.ledger import (
     Account,
     Transaction,
@@ -37,6 +43,18 @@ class Authorizer(Protocol):
 
 
 @dataclass(frozen=True)
+class Instruction:
+    """What a caller asked to move; the caller scopes its Idempotency-Key."""
+
+    kind: TransactionKind
+    caller: str
+    payer_id: str | None
+    payee_id: str
+    amount: int
+    idempotency_key: str | None
+
+
+@dataclass(frozen=True)
 class Movement:
     transaction: Transaction
     replayed: bool
@@ -55,17 +73,29 @@ class MoneyMovement:
         self._authorizer = authorizer
         self._now = now
 
-    def transfer(self, payer_id: str, payee_id: str, amount: int, idempotency_key: str | None) -> Movement:
-        return self._counted(TransactionKind.TRANSFER, payer_id, payee_id, amount, idempotency_key)
-
-    def deposit(self, customer_id: str, amount: int, idempotency_key: str | None) -> Movement:
-        return self._counted(TransactionKind.DEPOSIT, None, customer_id, amount, idempotency_key)
-
-    def _counted(
-        self, kind: TransactionKind, payer_id: str | None, payee_id: str, amount: int, key: str | None
+    def transfer(
+        self,
+        caller: str,
+        payee_id: str,
+        amount: int,
+        idempotency_key: str | None,
+        *,
+        payer_id: str | None = None,
     ) -> Movement:
+        """Send the caller's money: a ``payer_id`` other than the caller is refused (403)."""
+        payer = caller if payer_id is None else payer_id
+        return self._counted(
+            Instruction(TransactionKind.TRANSFER, caller, payer, payee_id, amount, idempotency_key)
+        )
+
+    def deposit(self, rail: str, customer_id: str, amount: int, reference: str) -> Movement:
+        """Money received from outside; ``reference`` is the rail's own, its Idempotency-Key."""
+        return self._counted(Instruction(TransactionKind.DEPOSIT, rail, None, customer_id, amount, reference))
+
+    def _counted(self, instruction: Instruction) -> Movement:
+        kind = instruction.kind
         try:
-            movement = self._move(kind, payer_id, payee_id, amount, key)
+            movement = self._move(instruction)
         except WalletError as rejection:
             metrics.add_metric(
                 name=f"{kind.title()}Rejected_{rejection.code}", unit=MetricUnit.Count, value=1
@@ -79,15 +109,16 @@ class MoneyMovement:
         )
         return movement
 
-    def _move(
-        self, kind: TransactionKind, payer_id: str | None, payee_id: str, amount: int, key: str | None
-    ) -> Movement:
+    def _move(self, instruction: Instruction) -> Movement:
+        kind, caller, key = instruction.kind, instruction.caller, instruction.idempotency_key
+        if kind is TransactionKind.TRANSFER and instruction.payer_id != caller:
+            raise Forbidden("you can only send money from your own account")
         candidate = new_transaction(
-            id=transaction_id_for(kind, key),
+            id=transaction_id_for(kind, caller, key),
             kind=kind,
-            payer_id=payer_id,
-            payee_id=payee_id,
-            amount=amount,
+            payer_id=instruction.payer_id,
+            payee_id=instruction.payee_id,
+            amount=instruction.amount,
             now=self._now(),
         )
         if key is not None and (original := self._ledger.transaction(candidate.id)) is not None:

@@ -77,6 +77,12 @@ class Profiles(Protocol):
     def get(self, customer_id: str) -> Customer | None: ...
 
 
+class StatementLookup(Protocol):
+    def entry(
+        self, customer_id: str, occurred_at: datetime, transaction_id: str
+    ) -> StatementEntry | None: ...
+
+
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> str: ...
 
@@ -130,9 +136,18 @@ def compose_email(notification: Notification, recipient: Customer, counterparty:
 class NotificationSender:
     """Reads the profiles, composes the e-mail and sends it (no deduplication here)."""
 
-    def __init__(self, profiles: Profiles, mailer: Mailer) -> None:
+    def __init__(self, statements: StatementLookup, profiles: Profiles, mailer: Mailer) -> None:
+        self._statements = statements
         self._profiles = profiles
         self._mailer = mailer
+
+    def is_backed(self, notification: Notification) -> bool:
+        """Whether a statement entry in the table says exactly this: anyone who can publish to
+        the topic could otherwise e-mail any customer anything in the bank's name."""
+        entry = self._statements.entry(
+            notification.customer_id, notification.occurred_at, notification.transaction_id
+        )
+        return entry is not None and Notification.of(entry) == notification
 
     def send(self, notification: Notification) -> str:
         recipient = self._profile(notification.customer_id)
@@ -170,6 +185,7 @@ class OncePerNotification:
     """
 
     def __init__(self, sender: NotificationSender, persistence: BasePersistenceLayer) -> None:
+        self._sender = sender
         self._config = IdempotencyConfig(
             event_key_jmespath="notification_id",
             expires_after_seconds=int(DEDUPLICATION_WINDOW.total_seconds()),
@@ -190,5 +206,14 @@ class OncePerNotification:
         """Lets an INPROGRESS record expire with this invocation, if it dies mid-send."""
         self._config.register_lambda_context(context)
 
-    def send(self, notification: Notification) -> str:
+    def send(self, notification: Notification) -> str | None:
+        """The e-mail's message id; None, and nothing sent, for a notification no statement entry
+        backs. That check comes first, so a forged message leaves no dedup record behind."""
+        if not self._sender.is_backed(notification):
+            logger.warning(
+                "notification not backed by a statement entry: not sent",
+                extra={"notification_id": notification.notification_id},
+            )
+            metrics.add_metric(name="NotificationsUnbacked", unit=MetricUnit.Count, value=1)
+            return None
         return self._send_once(notification=notification.model_dump(mode="json"))["message_id"]

@@ -1,4 +1,8 @@
-"""Read models: customers from the customers table, balances and transactions from the ledger."""
+"""Read models: customers from the customers table, balances and transactions from the ledger.
+
+Each answers only to whom the data belongs. Another customer's id is answered exactly as an
+id that does not exist (404), before anything is read: no existence oracle.
+"""
 
 from dataclasses import dataclass
 
@@ -20,22 +24,25 @@ class Queries:
         self._customers = customers
         self._ledger = ledger
 
-    def customer(self, customer_id: str) -> Customer:
-        customer = self._customers.get(customer_id)
+    def customer(self, caller: str, customer_id: str) -> Customer:
+        customer = self._customers.get(customer_id) if customer_id == caller else None
         if customer is None:
             raise CustomerNotFound(f"customer {customer_id} does not exist")
         return customer
 
-    def balance(self, customer_id: str) -> Balance:
+    def balance(self, caller: str, customer_id: str) -> Balance:
         """The ledger's balance; a customer whose account is not open yet has nothing."""
+        if customer_id != caller:
+            raise CustomerNotFound(f"customer {customer_id} does not exist")
         account = self._ledger.account(customer_id)
         if account is None:
-            self.customer(customer_id)
+            self.customer(caller, customer_id)
             return Balance(customer_id, 0)
         return Balance(customer_id, account.balance)
 
-    def transaction(self, transaction_id: str) -> Transaction:
+    def transaction(self, caller: str, transaction_id: str) -> Transaction:
+        """A transaction the caller paid or received."""
         transaction = self._ledger.transaction(transaction_id)
-        if transaction is None:
+        if transaction is None or caller not in (transaction.payer_id, transaction.payee_id):
             raise TransactionNotFound(f"transaction {transaction_id} does not exist")
         return transaction

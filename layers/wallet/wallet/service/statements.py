@@ -75,9 +75,10 @@ class StatementQueries:
         self._statements = statements
 
     def page(
-        self, customer_id: str, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+        self, caller: str, customer_id: str, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
     ) -> StatementPage:
-        """Newest first; raises CustomerNotFound, or InvalidCursor for a cursor not ours."""
-        if self._profiles.get(customer_id) is None:
+        """The caller's own statement, newest first; raises CustomerNotFound (another
+        customer's id included), or InvalidCursor for a cursor not ours."""
+        if customer_id != caller or self._profiles.get(customer_id) is None:
             raise CustomerNotFound(f"customer {customer_id} does not exist")
         return self._statements.page(customer_id, limit, cursor)
