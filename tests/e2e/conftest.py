@@ -18,6 +18,8 @@ import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import LocalStack
+from devstack.deploy import outputs
+from devstack.identities import Cognito
 from devstack.gateway import Gateway
 from devstack.processes import free_port
 from devstack.stack import running_stack
@@ -43,6 +45,7 @@ class Answer:
 class Api:
     url: str
     aws_url: str
+    cognito: Cognito
 
     def call(
         self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
@@ -100,7 +103,9 @@ def eventually[T](probe: Callable[[], T | None], timeout_seconds: float = 30) ->
 def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     attached = os.environ.get("WALLET_E2E_API_URL")
     if attached:
-        yield Api(attached.rstrip("/"), os.environ.get("WALLET_E2E_AWS_URL", "http://127.0.0.1:4566"))
+        aws_url = os.environ.get("WALLET_E2E_AWS_URL", "http://127.0.0.1:4566")
+        stack = LocalStack(endpoint_port=int(aws_url.rsplit(":", 1)[1]))
+        yield Api(attached.rstrip("/"), aws_url, Cognito.of_local_stack(aws_url, outputs(stack)))
         return
     if request.config.getoption("--stack") == "localstack":
         yield from _localstack_api()
@@ -109,7 +114,7 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name="wallet-e2e"
     )
     with running_stack(config, None, print) as running:
-        yield Api(running.api_url, config.endpoint)
+        yield Api(running.api_url, config.endpoint, Cognito.of_local_stack(config.endpoint, running.outputs))
 
 
 def _localstack_api() -> Iterator[Api]:
@@ -125,12 +130,13 @@ def _localstack_api() -> Iterator[Api]:
     stack = boto3.client("cloudformation", endpoint_url=endpoint).describe_stacks(StackName="wallet")[
         "Stacks"
     ][0]
-    api_id = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "ApiId")
+    stack_outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+    api_id = stack_outputs["ApiId"]
     execute_api = f"http://{api_id}.execute-api.localhost.localstack.cloud:4566"
     with AuthorizerStub(host="0.0.0.0", port=3001) as stub:  # noqa: S104 - the containers must reach it
         gateway = Gateway(free_port(), execute_api, stub.url).start()
         try:
-            yield Api(gateway.url, endpoint)
+            yield Api(gateway.url, endpoint, Cognito.of_local_stack(endpoint, stack_outputs))
         finally:
             gateway.stop()
 
