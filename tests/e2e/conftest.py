@@ -19,8 +19,8 @@ import pytest
 from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import LocalStack
 from devstack.deploy import outputs
-from devstack.identities import Cognito
 from devstack.gateway import Gateway
+from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import running_stack
 
