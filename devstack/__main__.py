@@ -1,8 +1,9 @@
 """``make run``: the whole system on this machine, no Docker, no AWS account.
 
 ministack (the local AWS) on 127.0.0.1:4566 with its state in .local/, the app deployed to
-it with SAM exactly as to AWS, the authorizer stub, and the API on 127.0.0.1:3000.
-Ctrl-C stops everything.
+it with SAM exactly as to AWS, the authorizer stub, and the API on 127.0.0.1:3000. Once
+ready it prints the user pool, its clients and the commands that print tokens (``make
+token``, ``make rail-token``: devstack/tokens.py). Ctrl-C stops everything.
 """
 
 import os
@@ -26,6 +27,17 @@ def function_names(outputs: dict[str, str]) -> dict[str, str]:
     return {key.removesuffix(suffix): value for key, value in outputs.items() if key.endswith(suffix)}
 
 
+def identity_lines(outputs: dict[str, str]) -> list[str]:
+    """Who may call the API (the stack's outputs) and how to get a token for it."""
+    return [
+        f"user pool {outputs['UserPoolId']}; customers' client {outputs['UserPoolClientId']}; "
+        f"payment rail's client {outputs['PaymentRailClientId']}",
+        "a customer's ID token: make -s token EMAIL=ana@example.com [PASSWORD=...] "
+        "(signs up, confirms, signs in)",
+        "the payment rail's access token (deposits): make -s rail-token",
+    ]
+
+
 def main() -> None:
     stack = LocalStack()
     # This process and everything it starts talk to ministack, never to an AWS account.
@@ -41,6 +53,8 @@ def main() -> None:
     with running_stack(stack, stack.state_dir, say) as running:
         follower = LogFollower(stack.endpoint, function_names(running.outputs), say).start()
         say(f"ready in {time.monotonic() - started:.0f} s; e-mails: {stack.endpoint}/_ministack/ses/messages")
+        for line in identity_lines(running.outputs):
+            say(line)
         say("Ctrl-C stops everything")
         stopping.wait()
         say("stopping")

@@ -3,6 +3,10 @@
 By default a fresh ministack is started on free ports and the app deployed to it once per
 session. ``WALLET_E2E_API_URL=http://127.0.0.1:3000`` attaches to a running ``make run``
 instead. ``--stack localstack`` deploys to a running LocalStack (see localstack/README.md).
+
+Every route but the spec and its UI wants a token: ``api.person()`` is a new signed-in person
+(an administrator-created, verified user: no e-mail is sent), ``api.rail_token`` the payment
+rail's access token. Sign-ins happen before any timed loop.
 """
 
 import json
@@ -10,10 +14,13 @@ import os
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+import boto3
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
@@ -42,20 +49,37 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Person:
+    """A signed-in person: the e-mail they signed in with and their ID token."""
+
+    email: str
+    token: str
+
+
+@dataclass(frozen=True)
 class Api:
     url: str
     aws_url: str
     cognito: Cognito
+    outputs: dict[str, str]
+    stack_name: str
 
     def call(
-        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
     ) -> Answer:
+        """``token`` goes as ``Authorization: Bearer <token>``; none, and no such header is sent."""
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        bearer = {} if token is None else {"Authorization": f"Bearer {token}"}
         request = urllib.request.Request(
             self.url + path,
             data=data,
             method=method,
-            headers={"content-type": "application/json", **(headers or {})},
+            headers={"content-type": "application/json", **bearer, **(headers or {})},
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -63,17 +87,47 @@ class Api:
         except urllib.error.HTTPError as error:
             return _answer(error.code, dict(error.headers), error.read())
 
-    def post(self, path: str, body: object, headers: dict[str, str] | None = None) -> Answer:
-        return self.call("POST", path, body, headers)
+    def post(
+        self, path: str, body: object, headers: dict[str, str] | None = None, token: str | None = None
+    ) -> Answer:
+        return self.call("POST", path, body, headers, token)
 
-    def get(self, path: str) -> Answer:
-        return self.call("GET", path)
+    def get(self, path: str, token: str | None = None) -> Answer:
+        return self.call("GET", path, token=token)
 
-    def emails_to(self, address: str) -> list[dict[str, Any]]:
-        """What the local AWS's SES sent to ``address`` (ministack's capture endpoint)."""
+    def person(self) -> Person:
+        """A new verified user of the stack's pool, signed in (the administrator creates it)."""
+        email = f"{uuid.uuid4().hex[:12]}@example.com"
+        return Person(email, self.cognito.admin_customer_token(email))
+
+    @cached_property
+    def rail_token(self) -> str:
+        """The payment rail's access token (it lives an hour: longer than the suite)."""
+        return self.cognito.rail_token()
+
+    def deposit(self, customer_id: str, amount: str, reference: str | None = None) -> Answer:
+        """What the payment rail reports; its reference is the required Idempotency-Key."""
+        key = {"Idempotency-Key": reference or f"rail-{uuid.uuid4()}"}
+        return self.post(f"/customers/{customer_id}/deposits", {"amount": amount}, key, self.rail_token)
+
+    def sent(self) -> list[dict[str, Any]]:
+        """Every e-mail in the local AWS's SES capture (ministack's): Cognito's codes too."""
         with urllib.request.urlopen(f"{self.aws_url}/_ministack/ses/messages", timeout=10) as response:
             sent: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
-        return [message for messages in sent.values() for message in messages if address in message["To"]]
+        return [message for messages in sent.values() for message in messages]
+
+    def emails(self) -> list[dict[str, Any]]:
+        """The app's e-mails: those from the stack's SenderEmail."""
+        return [message for message in self.sent() if message["Source"] == self.outputs["SenderEmail"]]
+
+    def emails_to(self, address: str) -> list[dict[str, Any]]:
+        return [message for message in self.emails() if address in message["To"]]
+
+    def table_items(self, output: str) -> list[dict[str, Any]]:
+        """Every item of the stack's table named by ``output`` (e.g. ``CustomersTableName``)."""
+        dynamodb = boto3.client("dynamodb", endpoint_url=self.aws_url)
+        pages = dynamodb.get_paginator("scan").paginate(TableName=self.outputs[output], ConsistentRead=True)
+        return [item for page in pages for item in page["Items"]]
 
     def authorizer(self, mode: str, error_rate: float = 0.0) -> None:
         answer = self.call("PUT", "/_local/authorizer", {"mode": mode, "error_rate": error_rate})
@@ -105,7 +159,7 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     if attached:
         aws_url = os.environ.get("WALLET_E2E_AWS_URL", "http://127.0.0.1:4566")
         stack = LocalStack(endpoint_port=int(aws_url.rsplit(":", 1)[1]))
-        yield Api(attached.rstrip("/"), aws_url, Cognito.of_local_stack(aws_url, outputs(stack)))
+        yield _api(attached.rstrip("/"), aws_url, outputs(stack), stack.stack_name)
         return
     if request.config.getoption("--stack") == "localstack":
         yield from _localstack_api()
@@ -114,7 +168,11 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name="wallet-e2e"
     )
     with running_stack(config, None, print) as running:
-        yield Api(running.api_url, config.endpoint, Cognito.of_local_stack(config.endpoint, running.outputs))
+        yield _api(running.api_url, config.endpoint, running.outputs, config.stack_name)
+
+
+def _api(url: str, aws_url: str, stack_outputs: dict[str, str], stack_name: str) -> Api:
+    return Api(url, aws_url, Cognito.of_local_stack(aws_url, stack_outputs), stack_outputs, stack_name)
 
 
 def _localstack_api() -> Iterator[Api]:
@@ -136,7 +194,7 @@ def _localstack_api() -> Iterator[Api]:
     with AuthorizerStub(host="0.0.0.0", port=3001) as stub:  # noqa: S104 - the containers must reach it
         gateway = Gateway(free_port(), execute_api, stub.url).start()
         try:
-            yield Api(gateway.url, endpoint, Cognito.of_local_stack(endpoint, stack_outputs))
+            yield _api(gateway.url, endpoint, stack_outputs, "wallet")
         finally:
             gateway.stop()
 
