@@ -6,17 +6,19 @@ container's. Tests stay independent: each registers its own customers, and every
 nothing" check compares the tables before and after. The only stand-in is the external
 authorizer, which is the local stub over real HTTP. Accounts are opened the way the sync
 opens them: the CustomerRegistered event is read back from the customers table's outbox and
-applied with ``apply_customer_registered``.
+applied with ``apply_customer_registered``. Every request carries the claims API Gateway's JWT
+authorizer would hand the function (``tests.support.identities``): a customer's ID token, the
+payment rail's access token, or none at all.
 """
 
 import io
-import itertools
 import json
 import logging
+import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -26,6 +28,7 @@ from mypy_boto3_dynamodb import DynamoDBClient
 from devstack.authorizer_stub import AuthorizerStub
 from tests.conftest import Tables, create_tables
 from tests.support.documents import new_cnpj, new_cpf
+from tests.support.identities import Person, rail_claims
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.servers import Server
 from wallet import bootstrap
@@ -33,18 +36,20 @@ from wallet.events import CustomerRegistered, parse_event
 from wallet.observability import logger
 from wallet.service.sync import apply_customer_registered
 
-_EMAILS = itertools.count(1)
-
 ERROR_KEYS = {"error", "message", "details"}
 # Failures the contract allows to be 5xx: a dependency is down, never the request's fault.
 UNAVAILABLE_CODES = {"authorizer_unavailable", "store_busy"}
 
 Item = dict[str, Any]
 Snapshot = dict[str, list[Item]]
+Claims = Mapping[str, str]
 
 
-def new_email() -> str:
-    return f"person{next(_EMAILS)}@example.com"
+class _Fresh:
+    """Marks a deposit sent with a new reference of the rail's own."""
+
+
+FRESH: Final = _Fresh()
 
 
 def assert_error(response: ApiResponse, status: int, code: str) -> dict[str, Any]:
@@ -70,6 +75,15 @@ def assert_retry_after(response: ApiResponse) -> None:
     assert int(retry_after) >= 1
 
 
+def registration_body(*, merchant: bool = False) -> dict[str, str]:
+    """A valid POST /customers body: the e-mail is the token's, never the body's."""
+    return {
+        "name": "Merchant Ltda" if merchant else "Ana Souza",
+        "document": new_cnpj() if merchant else new_cpf(),
+        "type": "merchant" if merchant else "individual",
+    }
+
+
 @cache
 def _dynamodb(endpoint: str) -> DynamoDBClient:
     return boto3.client("dynamodb", endpoint_url=endpoint)
@@ -77,10 +91,31 @@ def _dynamodb(endpoint: str) -> DynamoDBClient:
 
 @dataclass
 class Api:
-    """A client of the API, plus the back doors a test needs: the tables and the sync."""
+    """A client of the API, plus the back doors a test needs: the tables and the sync.
+
+    Every request carries ``claims``, what API Gateway's JWT authorizer verified (``None``:
+    no authorizer at all, a request that never went through the gateway). ``as_`` calls as
+    someone else; ``of`` as the person who registered a customer; ``rail`` as the payment rail.
+    """
 
     tables: Tables
     stub: AuthorizerStub
+    claims: Claims | None
+    # Who registered each customer this test made: shared by every ``as_`` of this Api.
+    people: dict[str, Person] = field(default_factory=dict)
+
+    def as_(self, who: Person | Claims | None) -> "Api":
+        """The same client, calling with ``who``'s ID token (a Person) or these very claims."""
+        return replace(self, claims=who.claims if isinstance(who, Person) else who)
+
+    def of(self, customer_id: str) -> "Api":
+        """Calling as the person who owns ``customer_id``."""
+        return self.as_(self.people[customer_id])
+
+    @property
+    def rail(self) -> "Api":
+        """Calling as the payment rail (its access token, scope wallet/deposits)."""
+        return self.as_(rail_claims())
 
     def call(self, function: str, event: dict[str, Any]) -> ApiResponse:
         response = invoke(function, event)
@@ -91,26 +126,49 @@ class Api:
             assert response.json()["error"] in UNAVAILABLE_CODES
         return response
 
+    def event(self, sample_name: str, *, route_key: str | None = None, **request: Any) -> dict[str, Any]:
+        """The sample, carrying this client's claims (and ``route_key``, if another route's)."""
+        event = http_event(sample_name, claims=self.claims, **request)
+        if route_key is not None:
+            event["routeKey"] = event["requestContext"]["routeKey"] = route_key
+        return event
+
     # ----------------------------------------------------------------- routes
     def register(self, body: object, headers: Mapping[str, str | None] | None = None) -> ApiResponse:
-        return self.call("register_customer", http_event("register_customer", body=body, headers=headers))
+        return self.call("register_customer", self.event("register_customer", body=body, headers=headers))
+
+    def me(self) -> ApiResponse:
+        event = self.event(
+            "get_customer", route_key="GET /customers/me", path="/customers/me", path_parameters=None
+        )
+        return self.call("queries", event)
 
     def get_customer(self, customer_id: str) -> ApiResponse:
-        event = http_event(
+        event = self.event(
             "get_customer", path=f"/customers/{customer_id}", path_parameters={"customer_id": customer_id}
         )
         return self.call("queries", event)
 
     def get_balance(self, customer_id: str) -> ApiResponse:
-        event = http_event(
+        event = self.event(
             "get_balance",
             path=f"/customers/{customer_id}/balance",
             path_parameters={"customer_id": customer_id},
         )
         return self.call("queries", event)
 
+    def get_transactions(self, customer_id: str, **query: str) -> ApiResponse:
+        event = self.event(
+            "get_customer",
+            route_key="GET /customers/{customer_id}/transactions",
+            path=f"/customers/{customer_id}/transactions",
+            path_parameters={"customer_id": customer_id},
+            query=query,
+        )
+        return self.call("queries", event)
+
     def get_transfer(self, transaction_id: str) -> ApiResponse:
-        event = http_event(
+        event = self.event(
             "get_transfer",
             path=f"/transfers/{transaction_id}",
             path_parameters={"transaction_id": transaction_id},
@@ -119,15 +177,19 @@ class Api:
 
     def get(self, path: str) -> ApiResponse:
         """A GET on any path, as API Gateway would pass it to the queries function."""
-        return self.call("queries", http_event("get_customer", path=path, path_parameters=None))
+        return self.call("queries", self.event("get_customer", path=path, path_parameters=None))
 
-    def deposit(self, customer_id: str, body: object, idempotency_key: str | None = None) -> ApiResponse:
-        event = http_event(
+    def deposit(
+        self, customer_id: str, body: object, idempotency_key: str | _Fresh | None = FRESH
+    ) -> ApiResponse:
+        """``idempotency_key``: the rail's reference; a new one by default, ``None`` for none."""
+        key = str(uuid.uuid4()) if isinstance(idempotency_key, _Fresh) else idempotency_key
+        event = self.event(
             "deposit",
             path=f"/customers/{customer_id}/deposits",
             path_parameters={"customer_id": customer_id},
             body=body,
-            headers={"idempotency-key": idempotency_key},
+            headers={"idempotency-key": key},
         )
         return self.call("deposit", event)
 
@@ -138,21 +200,23 @@ class Api:
         headers: Mapping[str, str | None] | None = None,
     ) -> ApiResponse:
         all_headers: dict[str, str | None] = {"idempotency-key": idempotency_key, **(headers or {})}
-        return self.call("send_money", http_event("send_money", body=body, headers=all_headers))
+        return self.call("send_money", self.event("send_money", body=body, headers=all_headers))
 
     # ------------------------------------------------------------ arrangement
-    def pending_customer(self, *, merchant: bool = False, email: str | None = None) -> dict[str, Any]:
-        """Registered through the API, not yet activated by the sync."""
-        body = {
-            "name": "Merchant Ltda" if merchant else "Ana Souza",
-            "email": email or new_email(),
-            "document": new_cnpj() if merchant else new_cpf(),
-            "type": "merchant" if merchant else "individual",
-        }
-        response = self.register(body)
+    def pending_customer(self, *, merchant: bool = False, person: Person | None = None) -> dict[str, Any]:
+        """Registered through the API by ``person`` (a new one), not yet activated by the sync."""
+        person = person or Person.new()
+        response = self.as_(person).register(registration_body(merchant=merchant))
         assert response.status == 201, response.body
         customer: dict[str, Any] = response.json()
+        self.people[customer["id"]] = person
         return customer
+
+    def signed_in(self) -> str:
+        """A person who signed in but never registered: the customer id they would own."""
+        person = Person.new()
+        self.people[person.customer_id] = person
+        return person.customer_id
 
     def activate(self, customer_id: str) -> None:
         """What the sync does with the customer's CustomerRegistered outbox item."""
@@ -161,16 +225,17 @@ class Api:
         )
 
     def active_customer(self, *, merchant: bool = False, balance: str | None = None) -> str:
-        """An active customer's id, funded with ``balance`` by a deposit through the API."""
+        """An active customer's id, funded with ``balance`` by the rail's deposit through the API."""
         customer_id: str = self.pending_customer(merchant=merchant)["id"]
         self.activate(customer_id)
         if balance is not None:
-            response = self.deposit(customer_id, {"amount": balance})
+            response = self.rail.deposit(customer_id, {"amount": balance})
             assert response.status == 201, response.body
         return customer_id
 
     def balance_of(self, customer_id: str) -> str:
-        response = self.get_balance(customer_id)
+        """As its owner sees it."""
+        response = self.of(customer_id).get_balance(customer_id)
         assert response.status == 200, response.body
         balance: str = response.json()["balance"]
         return balance
@@ -239,7 +304,8 @@ def api(api_tables: Tables, authorizer_stub: AuthorizerStub) -> Iterator[Api]:
     bootstrap.authorizer.cache_clear()
     bootstrap.money_movement.cache_clear()
     authorizer_stub.set_mode("allow")
-    yield Api(api_tables, authorizer_stub)
+    # A signed-in person, not registered yet: every test calls as someone.
+    yield Api(api_tables, authorizer_stub, claims=Person.new().claims)
     authorizer_stub.set_mode("allow")
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api, assert_error, assert_retry_after, log_records, new_email
-from tests.support.documents import new_cpf
+from tests.api.conftest import Api, assert_error, assert_retry_after, log_records, registration_body
+from tests.support.identities import Person
 
 TRANSACTION_KEYS = {"id", "kind", "payer", "payee", "value", "status", "created_at"}
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -31,8 +31,9 @@ def assert_transaction(body: dict[str, Any], *, kind: str, payer: str | None, pa
     uuid.UUID(body["id"])
 
 
-def transfer_body(payer: object, payee: object, value: object) -> dict[str, object]:
-    return {"payer": payer, "payee": payee, "value": value}
+def transfer_body(payee: object, value: object, **payer: object) -> dict[str, object]:
+    """The payer is the caller: left out, unless given as ``payer=...``."""
+    return {"payee": payee, "value": value, **payer}
 
 
 # ==================================================================== deposits
@@ -41,7 +42,7 @@ def transfer_body(payer: object, payee: object, value: object) -> dict[str, obje
 def test_a_deposit_answers_201_with_the_transaction_and_credits_the_account(api: Api) -> None:
     customer = api.active_customer()
 
-    response = api.deposit(customer, {"amount": "10.50"})
+    response = api.rail.deposit(customer, {"amount": "10.50"})
 
     assert response.status == 201, response.body
     body = response.json()
@@ -64,7 +65,7 @@ def test_a_deposit_for_an_unknown_customer_is_404_and_writes_nothing(api: Api) -
     api.active_customer(balance="5.00")
     before = api.snapshot()
 
-    response = api.deposit(UNKNOWN_ID, {"amount": "10.00"})
+    response = api.rail.deposit(UNKNOWN_ID, {"amount": "10.00"})
 
     assert_error(response, 404, "customer_not_found")
     assert api.snapshot() == before
@@ -74,7 +75,7 @@ def test_a_deposit_for_a_customer_still_pending_is_409_with_retry_after_and_writ
     customer = api.pending_customer()["id"]
     before = api.snapshot()
 
-    response = api.deposit(customer, {"amount": "10.00"})
+    response = api.rail.deposit(customer, {"amount": "10.00"})
 
     assert_error(response, 409, "customer_not_active")
     assert_retry_after(response)
@@ -131,7 +132,7 @@ def test_an_invalid_deposit_amount_is_422_validation_error_and_moves_nothing(api
     customer = api.active_customer(balance="1.00")
     before = api.snapshot()
 
-    response = api.deposit(customer, body)
+    response = api.rail.deposit(customer, body)
 
     assert_error(response, 422, "validation_error")
     assert api.snapshot() == before
@@ -140,7 +141,7 @@ def test_an_invalid_deposit_amount_is_422_validation_error_and_moves_nothing(api
 def test_a_deposit_to_a_malformed_customer_id_is_422(api: Api) -> None:
     before = api.snapshot()
 
-    response = api.deposit("not_an_id!", {"amount": "1.00"})
+    response = api.rail.deposit("not_an_id!", {"amount": "1.00"})
 
     assert_error(response, 422, "validation_error")
     assert api.snapshot() == before
@@ -161,7 +162,7 @@ def test_json_numbers_and_decimal_strings_move_the_exact_amount(
 ) -> None:
     customer = api.active_customer()
 
-    response = api.deposit(customer, body)
+    response = api.rail.deposit(customer, body)
 
     assert response.status == 201, response.body
     assert response.json()["value"] == shown
@@ -172,8 +173,8 @@ def test_a_deposit_replayed_with_its_idempotency_key_answers_the_same_and_credit
     customer = api.active_customer()
     key = str(uuid.uuid4())
 
-    first = api.deposit(customer, {"amount": "25.00"}, idempotency_key=key)
-    second = api.deposit(customer, {"amount": "25.00"}, idempotency_key=key)
+    first = api.rail.deposit(customer, {"amount": "25.00"}, idempotency_key=key)
+    second = api.rail.deposit(customer, {"amount": "25.00"}, idempotency_key=key)
 
     assert first.status == second.status == 201
     assert second.body == first.body
@@ -186,10 +187,10 @@ def test_a_deposit_replayed_with_its_idempotency_key_answers_the_same_and_credit
 def test_a_deposit_idempotency_key_reused_with_another_amount_is_409_and_moves_nothing(api: Api) -> None:
     customer = api.active_customer()
     key = str(uuid.uuid4())
-    assert api.deposit(customer, {"amount": "25.00"}, idempotency_key=key).status == 201
+    assert api.rail.deposit(customer, {"amount": "25.00"}, idempotency_key=key).status == 201
     before = api.snapshot()
 
-    response = api.deposit(customer, {"amount": "26.00"}, idempotency_key=key)
+    response = api.rail.deposit(customer, {"amount": "26.00"}, idempotency_key=key)
 
     assert_error(response, 409, "idempotency_key_reused")
     assert api.snapshot() == before
@@ -204,6 +205,7 @@ class Parties:
     payee: str  # individual, active, R$ 0,00
     merchant: str  # merchant, active, R$ 50,00
     pending: str  # individual, registered, account not open yet
+    stranger: str  # signed in, never registered
 
 
 @pytest.fixture
@@ -213,13 +215,14 @@ def parties(api: Api) -> Parties:
         payee=api.active_customer(),
         merchant=api.active_customer(merchant=True, balance="50.00"),
         pending=api.pending_customer()["id"],
+        stranger=api.signed_in(),
     )
 
 
 def test_a_transfer_answers_201_with_the_transaction_and_moves_the_money(api: Api, parties: Parties) -> None:
     calls = api.stub.calls
 
-    response = api.transfer(transfer_body(parties.payer, parties.payee, "30.25"))
+    response = api.of(parties.payer).transfer(transfer_body(parties.payee, "30.25"))
 
     assert response.status == 201, response.body
     body = response.json()
@@ -239,7 +242,7 @@ def test_a_transfer_answers_201_with_the_transaction_and_moves_the_money(api: Ap
 
 
 def test_a_payer_can_send_its_whole_balance_to_a_merchant(api: Api, parties: Parties) -> None:
-    response = api.transfer(transfer_body(parties.payer, parties.merchant, "100.00"))
+    response = api.of(parties.payer).transfer(transfer_body(parties.merchant, "100.00"))
 
     assert response.status == 201, response.body
     assert api.balance_of(parties.payer) == "0.00"
@@ -257,9 +260,9 @@ def test_a_payer_can_send_its_whole_balance_to_a_merchant(api: Api, parties: Par
 def test_a_json_number_value_moves_exactly_that_many_centavos(
     api: Api, parties: Parties, value: str, moved: str
 ) -> None:
-    raw = f'{{"payer": "{parties.payer}", "payee": "{parties.payee}", "value": {value}}}'
+    raw = f'{{"payee": "{parties.payee}", "value": {value}}}'
 
-    response = api.transfer(raw)
+    response = api.of(parties.payer).transfer(raw)
 
     assert response.status == 201, response.body
     assert response.json()["value"] == moved
@@ -273,6 +276,7 @@ class Rejection:
     status: int
     code: str
     body: Callable[[Parties], object]
+    caller: Callable[[Parties], str] = lambda p: p.payer
     stub_mode: str = "allow"
     retry_after: bool = False
     # How many times the authorizer is asked: never before the rules pass; once for an answer;
@@ -280,60 +284,50 @@ class Rejection:
     authorizer_calls: str = "none"
 
 
+def _one_real(p: Parties) -> object:
+    return transfer_body(p.payee, "1.00")
+
+
 REJECTIONS: dict[str, Rejection] = {
-    "payer unknown": Rejection(
-        404, "customer_not_found", lambda p: transfer_body(UNKNOWN_ID, p.payee, "1.00")
+    "payer unknown (signed in, never registered)": Rejection(
+        404, "customer_not_found", _one_real, caller=lambda p: p.stranger
     ),
-    "payee unknown": Rejection(
-        404, "customer_not_found", lambda p: transfer_body(p.payer, UNKNOWN_ID, "1.00")
-    ),
+    "payee unknown": Rejection(404, "customer_not_found", lambda p: transfer_body(UNKNOWN_ID, "1.00")),
     "payer still pending": Rejection(
-        409, "customer_not_active", lambda p: transfer_body(p.pending, p.payee, "1.00"), retry_after=True
+        409, "customer_not_active", _one_real, caller=lambda p: p.pending, retry_after=True
     ),
     "payee still pending": Rejection(
-        409, "customer_not_active", lambda p: transfer_body(p.payer, p.pending, "1.00"), retry_after=True
+        409, "customer_not_active", lambda p: transfer_body(p.pending, "1.00"), retry_after=True
     ),
-    "merchant as payer": Rejection(
-        403, "merchant_cannot_send", lambda p: transfer_body(p.merchant, p.payee, "1.00")
+    "merchant as payer": Rejection(403, "merchant_cannot_send", _one_real, caller=lambda p: p.merchant),
+    "another customer as payer": Rejection(
+        403, "forbidden", lambda p: transfer_body(p.payee, "1.00", payer=p.merchant)
+    ),
+    "the payee as payer, to the caller": Rejection(
+        403, "forbidden", lambda p: transfer_body(p.payer, "1.00", payer=p.payee)
+    ),
+    "an unknown payer": Rejection(
+        403, "forbidden", lambda p: transfer_body(p.payee, "1.00", payer=UNKNOWN_ID)
+    ),
+    "a customer as payer, by a stranger": Rejection(
+        403, "forbidden", lambda p: transfer_body(p.payee, "1.00", payer=p.payer), caller=lambda p: p.stranger
     ),
     "authorizer denies with 403": Rejection(
-        403,
-        "transfer_not_authorized",
-        lambda p: transfer_body(p.payer, p.payee, "1.00"),
-        stub_mode="deny",
-        authorizer_calls="once",
+        403, "transfer_not_authorized", _one_real, stub_mode="deny", authorizer_calls="once"
     ),
     "authorizer denies with 200 false": Rejection(
-        403,
-        "transfer_not_authorized",
-        lambda p: transfer_body(p.payer, p.payee, "1.00"),
-        stub_mode="deny_200",
-        authorizer_calls="once",
+        403, "transfer_not_authorized", _one_real, stub_mode="deny_200", authorizer_calls="once"
     ),
-    "more than the balance": Rejection(
-        422, "insufficient_funds", lambda p: transfer_body(p.payer, p.payee, "100.01")
-    ),
-    "payer is the payee": Rejection(422, "same_account", lambda p: transfer_body(p.payer, p.payer, "1.00")),
+    "more than the balance": Rejection(422, "insufficient_funds", lambda p: transfer_body(p.payee, "100.01")),
+    "payer is the payee": Rejection(422, "same_account", lambda p: transfer_body(p.payer, "1.00")),
     "authorizer errors": Rejection(
-        503,
-        "authorizer_unavailable",
-        lambda p: transfer_body(p.payer, p.payee, "1.00"),
-        stub_mode="error",
-        authorizer_calls="retried",
+        503, "authorizer_unavailable", _one_real, stub_mode="error", authorizer_calls="retried"
     ),
     "authorizer times out": Rejection(
-        503,
-        "authorizer_unavailable",
-        lambda p: transfer_body(p.payer, p.payee, "1.00"),
-        stub_mode="timeout",
-        authorizer_calls="retried",
+        503, "authorizer_unavailable", _one_real, stub_mode="timeout", authorizer_calls="retried"
     ),
     "authorizer answers garbage": Rejection(
-        503,
-        "authorizer_unavailable",
-        lambda p: transfer_body(p.payer, p.payee, "1.00"),
-        stub_mode="garbage",
-        authorizer_calls="retried",
+        503, "authorizer_unavailable", _one_real, stub_mode="garbage", authorizer_calls="retried"
     ),
 }
 
@@ -345,7 +339,9 @@ def test_a_rejected_transfer_answers_its_contract_error_and_moves_nothing(
     api.stub.set_mode(rejection.stub_mode)
     before, calls = api.snapshot(), api.stub.calls
 
-    response = api.transfer(rejection.body(parties), idempotency_key=str(uuid.uuid4()))
+    response = api.of(rejection.caller(parties)).transfer(
+        rejection.body(parties), idempotency_key=str(uuid.uuid4())
+    )
 
     assert_error(response, rejection.status, rejection.code)
     if rejection.retry_after:
@@ -361,25 +357,38 @@ def test_a_rejected_transfer_answers_its_contract_error_and_moves_nothing(
     assert api.snapshot() == before
 
 
+def test_the_callers_own_id_as_payer_is_the_same_as_leaving_it_out(api: Api, parties: Parties) -> None:
+    payer = api.of(parties.payer)
+
+    named = payer.transfer(transfer_body(parties.payee, "1.00", payer=parties.payer))
+    left_out = payer.transfer(transfer_body(parties.payee, "2.00"))
+
+    assert (named.status, left_out.status) == (201, 201)
+    for response, value in ((named, "1.00"), (left_out, "2.00")):
+        assert_transaction(
+            response.json(), kind="transfer", payer=parties.payer, payee=parties.payee, value=value
+        )
+    assert api.balance_of(parties.payer) == "97.00"
+
+
 INVALID_TRANSFERS: dict[str, Callable[[Parties], object]] = {
-    "missing payer": lambda p: {"payee": p.payee, "value": "1.00"},
-    "missing payee": lambda p: {"payer": p.payer, "value": "1.00"},
-    "missing value": lambda p: {"payer": p.payer, "payee": p.payee},
-    "zero value": lambda p: transfer_body(p.payer, p.payee, "0.00"),
-    "negative value": lambda p: transfer_body(p.payer, p.payee, "-5.00"),
-    "three decimals": lambda p: transfer_body(p.payer, p.payee, "1.001"),
-    "exponent string": lambda p: transfer_body(p.payer, p.payee, "1e2"),
-    "boolean value": lambda p: transfer_body(p.payer, p.payee, True),
-    "null value": lambda p: transfer_body(p.payer, p.payee, None),
-    "NaN literal": lambda p: f'{{"payer": "{p.payer}", "payee": "{p.payee}", "value": NaN}}',
-    "exponent number": lambda p: f'{{"payer": "{p.payer}", "payee": "{p.payee}", "value": 1E+2}}',
-    "huge value": lambda p: transfer_body(p.payer, p.payee, "999999999999.99"),
-    "empty payer id": lambda p: transfer_body("", p.payee, "1.00"),
-    "payer id with a path": lambda p: transfer_body("../etc/passwd", p.payee, "1.00"),
-    "payer id too long": lambda p: transfer_body("a" * 65, p.payee, "1.00"),
-    "boolean payer": lambda p: transfer_body(True, p.payee, "1.00"),
-    "unknown extra field": lambda p: {**transfer_body(p.payer, p.payee, "1.00"), "fee": "0.00"},
-    "not JSON": lambda p: "payer=1&payee=2&value=1",
+    "missing payee": lambda p: {"value": "1.00"},
+    "missing value": lambda p: {"payee": p.payee},
+    "zero value": lambda p: transfer_body(p.payee, "0.00"),
+    "negative value": lambda p: transfer_body(p.payee, "-5.00"),
+    "three decimals": lambda p: transfer_body(p.payee, "1.001"),
+    "exponent string": lambda p: transfer_body(p.payee, "1e2"),
+    "boolean value": lambda p: transfer_body(p.payee, True),
+    "null value": lambda p: transfer_body(p.payee, None),
+    "NaN literal": lambda p: f'{{"payee": "{p.payee}", "value": NaN}}',
+    "exponent number": lambda p: f'{{"payee": "{p.payee}", "value": 1E+2}}',
+    "huge value": lambda p: transfer_body(p.payee, "999999999999.99"),
+    "empty payer id": lambda p: transfer_body(p.payee, "1.00", payer=""),
+    "payer id with a path": lambda p: transfer_body(p.payee, "1.00", payer="../etc/passwd"),
+    "payer id too long": lambda p: transfer_body(p.payee, "1.00", payer="a" * 65),
+    "boolean payer": lambda p: transfer_body(p.payee, "1.00", payer=True),
+    "unknown extra field": lambda p: {**transfer_body(p.payee, "1.00"), "fee": "0.00"},
+    "not JSON": lambda p: "payee=2&value=1",
     "empty body": lambda p: None,
 }
 
@@ -388,7 +397,7 @@ INVALID_TRANSFER_CASES = [
     *(pytest.param(make, id=name) for name, make in INVALID_TRANSFERS.items()),
     # Powertools would read an array body as its first element; parse_json refuses it.
     pytest.param(
-        lambda p: [transfer_body(p.payer, p.payee, "1.00"), transfer_body(p.payer, p.payee, "2.00")],
+        lambda p: [transfer_body(p.payee, "1.00"), transfer_body(p.payee, "2.00")],
         id="JSON array of two transfers",
     ),
 ]
@@ -400,7 +409,7 @@ def test_an_invalid_transfer_is_422_validation_error_and_neither_asks_nor_moves(
 ) -> None:
     before, calls = api.snapshot(), api.stub.calls
 
-    response = api.transfer(make_body(parties))
+    response = api.of(parties.payer).transfer(make_body(parties))
 
     body = assert_error(response, 422, "validation_error")
     assert body["details"]
@@ -408,11 +417,25 @@ def test_an_invalid_transfer_is_422_validation_error_and_neither_asks_nor_moves(
     assert api.snapshot() == before
 
 
-@pytest.mark.parametrize("key", ["", "k" * 256], ids=["empty", "longer than 255"])
-def test_a_malformed_idempotency_key_is_422_and_moves_nothing(api: Api, parties: Parties, key: str) -> None:
+MALFORMED_KEYS = {"empty": "", "longer than 255": "k" * 256}
+MALFORMED_KEY_CASES = [
+    *(pytest.param("transfer", key, id=f"transfer, {name}") for name, key in MALFORMED_KEYS.items()),
+    *(pytest.param("deposit", key, id=f"deposit, {name}") for name, key in MALFORMED_KEYS.items()),
+    # The rail's reference is what makes a deposit's retry safe: it may not be left out.
+    pytest.param("deposit", None, id="deposit, missing"),
+]
+
+
+@pytest.mark.parametrize(("route", "key"), MALFORMED_KEY_CASES)
+def test_a_malformed_idempotency_key_is_422_and_moves_nothing(
+    api: Api, parties: Parties, route: str, key: str | None
+) -> None:
     before = api.snapshot()
 
-    response = api.transfer(transfer_body(parties.payer, parties.payee, "1.00"), idempotency_key=key)
+    if route == "deposit":
+        response = api.rail.deposit(parties.payee, {"amount": "1.00"}, idempotency_key=key)
+    else:
+        response = api.of(parties.payer).transfer(transfer_body(parties.payee, "1.00"), idempotency_key=key)
 
     assert_error(response, 422, "validation_error")
     assert api.snapshot() == before
@@ -422,11 +445,12 @@ def test_a_transfer_replayed_with_its_idempotency_key_answers_byte_identically_a
     api: Api, parties: Parties
 ) -> None:
     key = str(uuid.uuid4())
-    body = transfer_body(parties.payer, parties.payee, "40.00")
+    body = transfer_body(parties.payee, "40.00")
+    payer = api.of(parties.payer)
 
-    first = api.transfer(body, idempotency_key=key)
+    first = payer.transfer(body, idempotency_key=key)
     calls = api.stub.calls
-    second = api.transfer(body, idempotency_key=key)
+    second = payer.transfer(body, idempotency_key=key)
 
     assert first.status == second.status == 201
     assert second.body == first.body
@@ -439,12 +463,13 @@ def test_a_transfer_replayed_with_its_idempotency_key_answers_byte_identically_a
 
 def test_a_replay_answers_the_original_even_after_the_balance_is_spent(api: Api, parties: Parties) -> None:
     key = str(uuid.uuid4())
-    body = transfer_body(parties.payer, parties.payee, "100.00")
-    first = api.transfer(body, idempotency_key=key)
+    body = transfer_body(parties.payee, "100.00")
+    payer = api.of(parties.payer)
+    first = payer.transfer(body, idempotency_key=key)
     assert first.status == 201, first.body
     before = api.snapshot()
 
-    replay = api.transfer(body, idempotency_key=key)
+    replay = payer.transfer(body, idempotency_key=key)
 
     assert (replay.status, replay.body) == (201, first.body)
     assert api.snapshot() == before
@@ -453,20 +478,19 @@ def test_a_replay_answers_the_original_even_after_the_balance_is_spent(api: Api,
 @pytest.mark.parametrize(
     "changed",
     [
-        pytest.param(lambda p: transfer_body(p.payer, p.payee, "40.01"), id="other value"),
-        pytest.param(lambda p: transfer_body(p.payer, p.merchant, "40.00"), id="other payee"),
+        pytest.param(lambda p: transfer_body(p.payee, "40.01"), id="other value"),
+        pytest.param(lambda p: transfer_body(p.merchant, "40.00"), id="other payee"),
     ],
 )
 def test_an_idempotency_key_reused_with_another_body_is_409_and_moves_nothing(
     api: Api, parties: Parties, changed: Callable[[Parties], object]
 ) -> None:
     key = str(uuid.uuid4())
-    assert (
-        api.transfer(transfer_body(parties.payer, parties.payee, "40.00"), idempotency_key=key).status == 201
-    )
+    payer = api.of(parties.payer)
+    assert payer.transfer(transfer_body(parties.payee, "40.00"), idempotency_key=key).status == 201
     before, calls = api.snapshot(), api.stub.calls
 
-    response = api.transfer(changed(parties), idempotency_key=key)
+    response = payer.transfer(changed(parties), idempotency_key=key)
 
     assert_error(response, 409, "idempotency_key_reused")
     assert api.stub.calls == calls
@@ -476,12 +500,35 @@ def test_an_idempotency_key_reused_with_another_body_is_409_and_moves_nothing(
 def test_the_same_key_on_a_deposit_and_a_transfer_names_two_transactions(api: Api, parties: Parties) -> None:
     key = str(uuid.uuid4())
 
-    deposit = api.deposit(parties.payee, {"amount": "5.00"}, idempotency_key=key)
-    transfer = api.transfer(transfer_body(parties.payer, parties.payee, "5.00"), idempotency_key=key)
+    deposit = api.rail.deposit(parties.payee, {"amount": "5.00"}, idempotency_key=key)
+    transfer = api.of(parties.payer).transfer(transfer_body(parties.payee, "5.00"), idempotency_key=key)
 
     assert (deposit.status, transfer.status) == (201, 201)
     assert deposit.json()["id"] != transfer.json()["id"]
     assert api.balance_of(parties.payee) == "10.00"
+
+
+def test_one_key_from_two_customers_names_two_unrelated_transfers(api: Api, parties: Parties) -> None:
+    """A sends with key K; B then sends another body with K: B is neither refused (409) nor
+    answered A's transfer, and A's replay is still A's own."""
+    key = str(uuid.uuid4())
+    ana_id, bruno_id = parties.payer, api.active_customer(balance="10.00")
+    ana, bruno = api.of(ana_id), api.of(bruno_id)
+    anas_body = transfer_body(parties.payee, "40.00")
+
+    anas = ana.transfer(anas_body, idempotency_key=key)
+    brunos = bruno.transfer(transfer_body(parties.payee, "2.50"), idempotency_key=key)
+    anas_replay = ana.transfer(anas_body, idempotency_key=key)
+    brunos_replay = bruno.transfer(transfer_body(parties.payee, "2.50"), idempotency_key=key)
+
+    assert (anas.status, brunos.status, anas_replay.status, brunos_replay.status) == (201, 201, 201, 201)
+    assert_transaction(brunos.json(), kind="transfer", payer=bruno_id, payee=parties.payee, value="2.50")
+    assert brunos.json()["id"] != anas.json()["id"]
+    assert brunos.header("idempotent-replayed") is None
+    assert (anas_replay.body, anas_replay.header("idempotent-replayed")) == (anas.body, "true")
+    assert (brunos_replay.body, brunos_replay.header("idempotent-replayed")) == (brunos.body, "true")
+    assert [api.balance_of(c) for c in (ana_id, bruno_id, parties.payee)] == ["60.00", "7.50", "42.50"]
+    assert_error(bruno.get_transfer(anas.json()["id"]), 404, "transaction_not_found")
 
 
 # ======================================================================== logs
@@ -490,24 +537,23 @@ def test_the_same_key_on_a_deposit_and_a_transfer_names_two_transactions(api: Ap
 def test_transfer_logs_carry_neither_emails_nor_documents(
     api: Api, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    people = [
-        {"name": "Payer Person", "email": new_email(), "document": new_cpf()},
-        {"name": "Payee Person", "email": new_email(), "document": new_cpf()},
-    ]
-    payer, payee = (api.register(person).json()["id"] for person in people)
+    people = [Person.new(), Person.new()]
+    bodies = [registration_body(), registration_body()]
+    payer, payee = (api.as_(p).register(body).json()["id"] for p, body in zip(people, bodies, strict=True))
     for customer in (payer, payee):
         api.activate(customer)
-    assert api.deposit(payer, {"amount": "50.00"}).status == 201
+    assert api.rail.deposit(payer, {"amount": "50.00"}).status == 201
+    sender = api.as_(people[0])
 
-    sent = api.transfer(transfer_body(payer, payee, "10.00"))
-    too_much = api.transfer(transfer_body(payer, payee, "1000.00"))
+    sent = sender.transfer(transfer_body(payee, "10.00"))
+    too_much = sender.transfer(transfer_body(payee, "1000.00"))
     api.stub.set_mode("error")
-    unavailable = api.transfer(transfer_body(payer, payee, "1.00"))
+    unavailable = sender.transfer(transfer_body(payee, "1.00"))
 
     assert (sent.status, too_much.status, unavailable.status) == (201, 422, 503)
     records = log_records(log_output.getvalue())
     assert records, "the handlers logged nothing: the capture is not working"
-    secrets = [person[field] for person in people for field in ("email", "document")]
+    secrets = [person.email for person in people] + [body["document"] for body in bodies]
     for line in records:
         assert not any(secret in line for secret in secrets), line
     printed = capsys.readouterr()

@@ -16,6 +16,8 @@ from tests.api.conftest import Api
 from tests.conftest import Tables
 from tests.support.lambda_events import EVENTS, FUNCTIONS, http_event, invoke, sample
 from tests.support.template import resources
+from wallet.api.identity import DEPOSIT_SCOPE
+from wallet.domain.customers import customer_id_for
 
 STATEMENT_ROUTE = ("get", "/customers/{customer_id}/transactions")
 # The routes with a sample event in events/ (the statement has none yet).
@@ -27,17 +29,24 @@ SAMPLED_ROUTES = {
     ("post", "/transfers"),
     ("get", "/transfers/{transaction_id}"),
 }
-CONTRACT_ROUTES = SAMPLED_ROUTES | {STATEMENT_ROUTE}
+ME_ROUTE = ("get", "/customers/me")
+DEPOSIT_ROUTE = ("post", "/customers/{customer_id}/deposits")
+CONTRACT_ROUTES = SAMPLED_ROUTES | {STATEMENT_ROUTE, ME_ROUTE}
+# Every route answers these too: no verified identity (401), or not this route's kind (403).
+ACCESS_ERRORS = {"401": "unauthorized", "403": "forbidden"}
 # What each route may answer besides its success, per the contract table in DESIGN.md.
 DOCUMENTED_ERRORS = {
     ("post", "/customers"): {"409", "422"},
     ("get", "/customers/{customer_id}"): {"404"},
+    ME_ROUTE: {"404"},
     ("get", "/customers/{customer_id}/balance"): {"404"},
-    ("post", "/customers/{customer_id}/deposits"): {"404", "409", "422"},
+    DEPOSIT_ROUTE: {"404", "409", "422"},
     ("post", "/transfers"): {"403", "404", "409", "422", "503"},
     ("get", "/transfers/{transaction_id}"): {"404"},
     STATEMENT_ROUTE: {"404", "422"},
 }
+# The bearer each route takes: the payment rail deposits; customers do everything else.
+CUSTOMER_TOKEN, RAIL_TOKEN = "customerIdToken", "paymentRailToken"
 DOCS_ROUTES = {("get", "/openapi.json"), ("get", "/docs")}
 # The function each sample event is for (events/<sample>.json -> functions/<function>/).
 SAMPLE_FUNCTIONS = {
@@ -95,18 +104,59 @@ def test_the_spec_lists_every_route_of_the_contract(spec: dict[str, Any]) -> Non
 def test_the_spec_documents_each_routes_contract_errors_with_the_error_shape(spec: dict[str, Any]) -> None:
     for (method, path), codes in DOCUMENTED_ERRORS.items():
         responses = spec["paths"][path][method]["responses"]
-        assert set(responses) >= codes, (method, path)
-        for status in codes:
+        assert set(responses) >= codes | set(ACCESS_ERRORS), (method, path)
+        for status in codes - set(ACCESS_ERRORS):
             schema = responses[status]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, status)
 
 
+def test_every_route_documents_401_and_403_as_the_gateway_or_the_function_answers_them(
+    spec: dict[str, Any],
+) -> None:
+    """API Gateway answers ``{"message": ...}`` itself; the function, the contract's error."""
+    refusal = spec["components"]["schemas"]["AccessRefusal"]
+    assert refusal["required"] == ["message"]
+    assert set(refusal["properties"]) == {"error", "message"}
+    for method, path in operations(spec):
+        responses = spec["paths"][path][method]["responses"]
+        for status, code in ACCESS_ERRORS.items():
+            assert code in responses[status]["description"], (method, path, status)
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/AccessRefusal"}, (method, path, status)
+
+
+def test_the_spec_declares_the_two_bearer_schemes(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+
+    assert set(schemes) == {CUSTOMER_TOKEN, RAIL_TOKEN}
+    for scheme in schemes.values():
+        assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    assert DEPOSIT_SCOPE in schemes[RAIL_TOKEN]["description"]
+
+
+def test_every_route_requires_its_token(spec: dict[str, Any]) -> None:
+    assert "security" not in spec, "a global requirement would hide a route that forgot its own"
+    required = {
+        (method, path): spec["paths"][path][method].get("security") for method, path in operations(spec)
+    }
+
+    assert required == {
+        route: [{RAIL_TOKEN if route == DEPOSIT_ROUTE else CUSTOMER_TOKEN: []}] for route in required
+    }
+
+
 def test_the_spec_documents_idempotency_keys_and_exact_amounts(spec: dict[str, Any]) -> None:
-    for path in ("/transfers", "/customers/{customer_id}/deposits"):
-        headers = {p["name"] for p in spec["paths"][path]["post"]["parameters"] if p["in"] == "header"}
-        assert headers == {"idempotency-key"}, path
+    # Optional for a customer's transfer; the rail's own reference, required, for a deposit.
+    for path, required in (("/transfers", False), ("/customers/{customer_id}/deposits", True)):
+        headers = {
+            p["name"]: p.get("required", False)
+            for p in spec["paths"][path]["post"]["parameters"]
+            if p["in"] == "header"
+        }
+        assert headers == {"idempotency-key": required}, path
     transfer = spec["components"]["schemas"]["TransferRequest"]
-    assert set(transfer["required"]) == {"payer", "payee", "value"}
+    assert set(transfer["required"]) == {"payee", "value"}  # the payer is the caller
+    assert "email" not in spec["components"]["schemas"]["RegisterCustomerRequest"]["properties"]
     assert transfer["additionalProperties"] is False
     assert {option["type"] for option in transfer["properties"]["value"]["anyOf"]} == {"string", "number"}
 
@@ -115,6 +165,12 @@ def test_every_route_api_gateway_serves_is_in_the_spec_and_nothing_else(spec: di
     served = set(template_routes()) - DOCS_ROUTES
 
     assert operations(spec) == served
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs"])
+def test_the_spec_and_the_docs_need_no_token(api: Api, path: str) -> None:
+    """The template serves them without the JWT authorizer: the function must answer too."""
+    assert api.as_(None).get(path).status == 200
 
 
 def test_the_docs_page_is_html_with_the_spec_inlined(api: Api) -> None:
@@ -173,3 +229,24 @@ def test_each_sample_is_a_v2_event_of_a_route_the_template_sends_to_its_function
         assert "body" not in event
     if name in ("send_money", "deposit"):
         assert headers["idempotency-key"]
+
+
+@pytest.mark.parametrize("name", SAMPLE_FUNCTIONS)
+def test_each_sample_carries_the_claims_its_route_takes_from_their_owner(name: str) -> None:
+    """A customer's ID token about its own customer, or for a deposit the rail's access token."""
+    event = sample(name)
+    jwt = event["requestContext"]["authorizer"]["jwt"]
+    claims = jwt["claims"]
+
+    assert all(isinstance(value, str) for value in claims.values()), "the gateway passes strings"
+    if name == "deposit":
+        assert (claims["token_use"], claims["client_id"]) == ("access", claims["sub"])
+        assert jwt["scopes"] == claims["scope"].split() == [DEPOSIT_SCOPE]
+        return
+    assert claims["token_use"] == "id"
+    assert (claims["email"], claims["email_verified"]) == ("maria.silva@example.com", "true")
+    assert jwt["scopes"] is None
+    own_id = customer_id_for(claims["iss"], claims["sub"])
+    if name == "send_money":
+        assert json.loads(event["body"])["payer"] == own_id
+    assert event.get("pathParameters", {}).get("customer_id", own_id) == own_id

@@ -1,8 +1,12 @@
-"""The GET routes through the queries function's real handler, and unknown routes everywhere."""
+"""The GET routes through the queries function's real handler, and unknown routes everywhere.
+
+Each reads only what is the caller's own: the tests read as the customer's owner.
+"""
 
 import pytest
 
 from tests.api.conftest import Api, assert_error
+from tests.support.identities import Person
 from tests.support.lambda_events import http_event, sample
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
@@ -11,13 +15,31 @@ CUSTOMER_KEYS = {"id", "name", "email", "document", "type", "status", "created_a
 
 def test_a_customer_reads_pending_until_the_sync_opens_its_account_then_active(api: Api) -> None:
     registered = api.pending_customer()
+    owner = api.of(registered["id"])
 
-    pending = api.get_customer(registered["id"])
+    pending = owner.get_customer(registered["id"])
     api.activate(registered["id"])
-    active = api.get_customer(registered["id"])
+    active = owner.get_customer(registered["id"])
 
     assert pending.status == active.status == 200
     assert set(pending.json()) == CUSTOMER_KEYS
+    assert pending.json() == registered
+    assert active.json() == {**registered, "status": "active"}
+
+
+def test_me_is_404_until_the_caller_registers_then_its_own_customer(api: Api) -> None:
+    person = Person.new()
+    caller = api.as_(person)
+
+    before = caller.me()
+    registered = api.pending_customer(person=person)
+    pending = caller.me()
+    api.activate(registered["id"])
+    active = caller.me()
+
+    assert_error(before, 404, "customer_not_found")
+    assert registered["id"] == person.customer_id
+    assert pending.status == active.status == 200
     assert pending.json() == registered
     assert active.json() == {**registered, "status": "active"}
 
@@ -33,10 +55,11 @@ def test_a_malformed_customer_id_is_422_validation_error(api: Api, bad_id: str) 
 
 def test_the_balance_comes_from_the_ledger_as_a_decimal_string_in_brl(api: Api) -> None:
     customer = api.active_customer()
-    empty = api.get_balance(customer)
-    assert api.deposit(customer, {"amount": "1234.56"}).status == 201
+    owner = api.of(customer)
+    empty = owner.get_balance(customer)
+    assert api.rail.deposit(customer, {"amount": "1234.56"}).status == 201
 
-    funded = api.get_balance(customer)
+    funded = owner.get_balance(customer)
 
     assert empty.status == funded.status == 200
     assert empty.json() == {"customer_id": customer, "balance": "0.00", "currency": "BRL"}
@@ -46,7 +69,7 @@ def test_the_balance_comes_from_the_ledger_as_a_decimal_string_in_brl(api: Api) 
 def test_a_pending_customer_has_a_zero_balance(api: Api) -> None:
     customer = api.pending_customer()["id"]
 
-    response = api.get_balance(customer)
+    response = api.of(customer).get_balance(customer)
 
     assert response.status == 200
     assert response.json()["balance"] == "0.00"
@@ -56,22 +79,23 @@ def test_the_balance_of_an_unknown_customer_is_404(api: Api) -> None:
     assert_error(api.get_balance(UNKNOWN_ID), 404, "customer_not_found")
 
 
-def test_a_transfer_reads_back_as_it_was_created(api: Api) -> None:
+def test_a_transfer_reads_back_as_it_was_created_to_its_payer_and_its_payee(api: Api) -> None:
     payer, payee = api.active_customer(balance="10.00"), api.active_customer()
-    created = api.transfer({"payer": payer, "payee": payee, "value": "2.50"})
+    created = api.of(payer).transfer({"payee": payee, "value": "2.50"})
     assert created.status == 201, created.body
 
-    response = api.get_transfer(created.json()["id"])
+    for party in (payer, payee):
+        response = api.of(party).get_transfer(created.json()["id"])
 
-    assert response.status == 200
-    assert response.json() == created.json()
+        assert response.status == 200
+        assert response.json() == created.json()
 
 
 def test_a_deposit_reads_back_through_the_transfers_route(api: Api) -> None:
     customer = api.active_customer()
-    created = api.deposit(customer, {"amount": "3.00"})
+    created = api.rail.deposit(customer, {"amount": "3.00"})
 
-    response = api.get_transfer(created.json()["id"])
+    response = api.of(customer).get_transfer(created.json()["id"])
 
     assert response.status == 200
     assert response.json() == created.json()
@@ -120,14 +144,3 @@ def test_each_sample_event_reaches_its_route_unchanged(
 ) -> None:
     """The samples name customers and a transfer that do not exist: the route answers 404, not 'no route'."""
     assert_error(api.call(function, sample(sample_name)), status, code)
-
-
-def test_the_registration_sample_registers_its_customer(api: Api) -> None:
-    event = sample("register_customer")
-
-    first = api.call("register_customer", event)
-    again = api.call("register_customer", event)
-
-    assert first.status == 201, first.body
-    assert first.json()["email"] == "maria.silva@example.com"
-    assert_error(again, 409, "customer_already_exists")

@@ -1,4 +1,8 @@
-"""POST /customers through the register_customer function's real handler."""
+"""POST /customers through the register_customer function's real handler.
+
+The caller registers itself: the customer's id is derived from its identity and its e-mail
+is the token's, never the body's.
+"""
 
 import io
 from collections.abc import Callable
@@ -6,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Api, assert_error, log_records, new_email
+from tests.api.conftest import Api, assert_error, log_records, registration_body
 from tests.support.documents import new_cnpj, new_cpf
+from tests.support.identities import Person
+from tests.support.lambda_events import sample
 
 CUSTOMER_KEYS = {"id", "name", "email", "document", "type", "status", "created_at"}
 
@@ -15,14 +21,14 @@ CUSTOMER_KEYS = {"id", "name", "email", "document", "type", "status", "created_a
 def test_registering_answers_201_with_the_pending_customer_and_writes_it_with_its_event(api: Api) -> None:
     document = new_cpf()
     punctuated = f"{document[:3]}.{document[3:6]}.{document[6:9]}-{document[9:]}"
+    person = Person.new(email="Maria@Example.COM")
 
-    response = api.register(
-        {"name": "  Maria   da Silva ", "email": "Maria@Example.COM", "document": punctuated}
-    )
+    response = api.as_(person).register({"name": "  Maria   da Silva ", "document": punctuated})
 
     assert response.status == 201, response.body
     customer = response.json()
     assert set(customer) == CUSTOMER_KEYS
+    assert customer["id"] == person.customer_id
     assert customer["name"] == "Maria da Silva"
     assert customer["email"] == "maria@example.com"
     assert customer["document"] == document
@@ -46,9 +52,7 @@ def test_a_merchant_registers_with_a_punctuated_cnpj(api: Api) -> None:
     cnpj = new_cnpj()
     punctuated = f"{cnpj[:2]}.{cnpj[2:5]}.{cnpj[5:8]}/{cnpj[8:12]}-{cnpj[12:]}"
 
-    response = api.register(
-        {"name": "Loja do Zé", "email": new_email(), "document": punctuated, "type": "merchant"}
-    )
+    response = api.register({"name": "Loja do Zé", "document": punctuated, "type": "merchant"})
 
     assert response.status == 201, response.body
     assert response.json()["type"] == "merchant"
@@ -59,16 +63,14 @@ def _punctuated_cpf(digits: str) -> str:
     return f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"
 
 
-TakenVariant = Callable[[dict[str, Any]], dict[str, Any]]
+# Another person registering: (the e-mail of its token, the document of its body).
+TakenVariant = Callable[[dict[str, Any]], tuple[str | None, str]]
 TAKEN: dict[str, TakenVariant] = {
-    "same e-mail": lambda first: {"email": first["email"], "document": new_cpf()},
-    "same e-mail in other case": lambda first: {"email": first["email"].upper(), "document": new_cpf()},
-    "same document": lambda first: {"email": new_email(), "document": first["document"]},
-    "same document punctuated": lambda first: {
-        "email": new_email(),
-        "document": _punctuated_cpf(first["document"]),
-    },
-    "same both": lambda first: {"email": first["email"], "document": first["document"]},
+    "same e-mail": lambda first: (first["email"], new_cpf()),
+    "same e-mail in other case": lambda first: (first["email"].upper(), new_cpf()),
+    "same document": lambda first: (None, first["document"]),
+    "same document punctuated": lambda first: (None, _punctuated_cpf(first["document"])),
+    "same both": lambda first: (first["email"], first["document"]),
 }
 
 
@@ -77,16 +79,60 @@ def test_an_email_or_document_already_taken_is_409_and_writes_nothing(
     api: Api, variant: TakenVariant
 ) -> None:
     first = api.pending_customer()
+    email, document = variant(first)
     before = api.snapshot()
 
-    response = api.register({"name": "Someone Else", **variant(first)})
+    response = api.as_(Person.new(email=email)).register({"name": "Someone Else", "document": document})
 
     assert_error(response, 409, "customer_already_exists")
     assert api.snapshot() == before
 
 
+@pytest.mark.parametrize(
+    "second",
+    [
+        pytest.param(lambda first: {"name": first["name"], "document": first["document"]}, id="same body"),
+        pytest.param(lambda first: {"name": "Other Name", "document": new_cpf()}, id="another document"),
+    ],
+)
+def test_a_second_registration_by_the_same_person_is_409_and_writes_nothing(
+    api: Api, second: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    person = Person.new()
+    first = api.pending_customer(person=person)
+    before = api.snapshot()
+
+    response = api.as_(person).register(second(first))
+
+    assert_error(response, 409, "customer_already_exists")
+    assert api.snapshot() == before
+    assert api.as_(person).me().json() == first
+
+
+def test_an_unverified_email_is_403_forbidden_and_writes_nothing(api: Api) -> None:
+    person = Person.new(email_verified=False)
+    before = api.snapshot()
+
+    response = api.as_(person).register(registration_body())
+
+    assert_error(response, 403, "forbidden")
+    assert api.snapshot() == before
+    assert_error(api.as_(person).me(), 404, "customer_not_found")
+
+
+@pytest.mark.parametrize("email", ["ana souza@example.com", "ana@example", "a" * 250 + "@example.com"])
+def test_a_token_email_no_mail_can_reach_is_422_and_writes_nothing(api: Api, email: str) -> None:
+    before = api.snapshot()
+
+    response = api.as_(Person.new(email=email)).register(registration_body())
+
+    assert_error(response, 422, "validation_error")
+    assert email not in response.body
+    assert api.snapshot() == before
+
+
 def _valid() -> dict[str, Any]:
-    return {"name": "Ana Souza", "email": new_email(), "document": new_cpf()}
+    return {"name": "Ana Souza", "document": new_cpf()}
 
 
 def _without(field: str) -> Callable[[], dict[str, Any]]:
@@ -99,17 +145,16 @@ def _with(**fields: object) -> Callable[[], dict[str, Any]]:
 
 INVALID_BODIES: dict[str, Callable[[], object]] = {
     "missing name": _without("name"),
-    "missing email": _without("email"),
     "missing document": _without("document"),
+    # The e-mail is the token's: one in the body is an unknown field, never a second source.
+    "an e-mail in the body": _with(email="someone.else@example.com"),
+    "an e-mail in the body, same as the token's": _with(email="person@example.com"),
     "empty object": dict,
     "CPF with wrong check digits": _with(document="529.982.247-26"),
     "CPF of one repeated digit": _with(document="111.111.111-11"),
     "CPF too short": _with(document="5299822472"),
     "document with letters": _with(document="529.982.247-2A"),
     "CNPJ with wrong check digits": _with(document="11.222.333/0001-82"),
-    "e-mail without @": _with(email="ana.example.com"),
-    "e-mail without domain dot": _with(email="ana@example"),
-    "e-mail with spaces": _with(email="ana souza@example.com"),
     "empty name": _with(name="   "),
     "name too long": _with(name="A" * 121),
     "name with control characters": _with(name="Ana\x00Souza"),
@@ -117,8 +162,8 @@ INVALID_BODIES: dict[str, Callable[[], object]] = {
     "unknown extra field": _with(balance="1000000.00"),
     "number as name": _with(name=42),
     "JSON string": lambda: '"just a string"',
-    "not JSON": lambda: "name=Ana&email=ana@example.com",
-    "truncated JSON": lambda: '{"name": "Ana", "email": ',
+    "not JSON": lambda: "name=Ana&document=52998224725",
+    "truncated JSON": lambda: '{"name": "Ana", "document": ',
     "empty body": lambda: None,
 }
 
@@ -137,7 +182,7 @@ def test_an_invalid_registration_is_422_validation_error_and_writes_nothing(
 ) -> None:
     before = api.snapshot()
 
-    response = api.register(make_body())
+    response = api.as_(Person.new(email="person@example.com")).register(make_body())
 
     body = assert_error(response, 422, "validation_error")
     assert body["details"]
@@ -167,13 +212,15 @@ def test_registration_logs_carry_neither_the_email_nor_the_document(
     api: Api, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
     email, document = "Privacy.Person@Example.com", new_cpf()
+    person, twin = api.as_(Person.new(email=email)), api.as_(Person.new(email=email))
 
-    created = api.register({"name": "Privacy Person", "email": email, "document": _punctuated_cpf(document)})
-    duplicate = api.register({"name": "Privacy Person", "email": email, "document": document})
-    invalid = api.register({"name": "Privacy Person", "email": email, "document": document[:-1]})
+    created = person.register({"name": "Privacy Person", "document": _punctuated_cpf(document)})
+    again = person.register({"name": "Privacy Person", "document": document})
+    duplicate = twin.register({"name": "Privacy Person", "document": document})
+    invalid = twin.register({"name": "Privacy Person", "document": document[:-1]})
     api.activate(created.json()["id"])
 
-    assert (created.status, duplicate.status, invalid.status) == (201, 409, 422)
+    assert (created.status, again.status, duplicate.status, invalid.status) == (201, 409, 409, 422)
     records = log_records(log_output.getvalue())
     assert records, "the handlers logged nothing: the capture is not working"
     secrets = (email, email.lower(), document, _punctuated_cpf(document), document[:-1])
@@ -181,3 +228,18 @@ def test_registration_logs_carry_neither_the_email_nor_the_document(
         assert not any(secret in line for secret in secrets), line
     printed = capsys.readouterr()
     assert not any(secret in printed.out + printed.err for secret in secrets)
+
+
+def test_the_registration_sample_registers_its_customer_once(api: Api) -> None:
+    """events/register_customer.json, then the GET samples of the same person: its own customer."""
+    event = sample("register_customer")
+    claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+
+    first = api.call("register_customer", event)
+    again = api.call("register_customer", event)
+
+    assert first.status == 201, first.body
+    assert first.json()["email"] == claims["email"] == "maria.silva@example.com"
+    assert_error(again, 409, "customer_already_exists")
+    read_back = api.call("queries", sample("get_customer"))
+    assert (read_back.status, read_back.json()) == (200, first.json())

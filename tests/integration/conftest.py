@@ -6,12 +6,14 @@ the sync runs) opens the account and activates it, and money arrives by a deposi
 ``MoneyMovement``. Only the external authorizer is a fake: its HTTP client has its own tests.
 """
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
 from tests.conftest import Tables
 from tests.support.documents import new_cnpj, new_cpf
+from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.ledger_checks import Item, ItemKey, table_items
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
@@ -58,15 +60,17 @@ class Stores:
         *,
         email: str | None = None,
         document: str | None = None,
+        person: Person | None = None,
     ) -> Customer:
-        """A new customer, still ``pending``: the sync has not applied its event yet."""
+        """A new customer, still ``pending``: the sync has not applied its event yet.
+
+        Registered by ``person`` (a new one, with ``email``, unless given): the customer's id
+        is the identity's, its e-mail the token's.
+        """
         number = new_cpf() if type is CustomerType.INDIVIDUAL else new_cnpj()
+        registrant = person or Person.new(email=email or f"customer-{number}@example.com")
         return register_customer(
-            self.customers,
-            name=f"Customer {number}",
-            email=email or f"customer-{number}@example.com",
-            document=document or number,
-            type=type,
+            self.customers, registrant, name=f"Customer {number}", document=document or number, type=type
         )
 
     def registration_event(self, customer_id: str) -> CustomerRegistered:
@@ -86,8 +90,12 @@ class Stores:
 
     def funded(self, centavos: int, type: CustomerType = CustomerType.INDIVIDUAL) -> Customer:
         customer = self.open(type)
-        self.money.deposit(customer.id, centavos, idempotency_key=None)
+        self.deposit(customer.id, centavos)
         return customer
+
+    def deposit(self, customer_id: str, centavos: int) -> None:
+        """Money from the payment rail, under a reference of its own."""
+        self.money.deposit(RAIL_CLIENT_ID, customer_id, centavos, str(uuid.uuid4()))
 
     def balance(self, customer_id: str) -> int:
         account = self.ledger.account(customer_id)

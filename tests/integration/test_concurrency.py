@@ -68,9 +68,9 @@ def random_transfers(stores: Stores, customer_ids: list[str], thread: int) -> Ca
                     stores.money.transfer(payer, payee, rng.randint(1, MAX_AMOUNT), idempotency_key=key)
                 )
             except InsufficientFunds:
-                outcomes.insufficient.append(transaction_id_for(TransactionKind.TRANSFER, key))
+                outcomes.insufficient.append(transaction_id_for(TransactionKind.TRANSFER, payer, key))
             except StoreBusy:
-                outcomes.busy.append(transaction_id_for(TransactionKind.TRANSFER, key))
+                outcomes.busy.append(transaction_id_for(TransactionKind.TRANSFER, payer, key))
         return outcomes
 
     return work
@@ -171,7 +171,7 @@ def transfer_of(
     payer_id: str, payee_id: str, amount: int, key: str
 ) -> tuple[Transaction, TransactionCreated]:
     transaction = new_transaction(
-        id=transaction_id_for(TransactionKind.TRANSFER, key),
+        id=transaction_id_for(TransactionKind.TRANSFER, payer_id, key),
         kind=TransactionKind.TRANSFER,
         payer_id=payer_id,
         payee_id=payee_id,

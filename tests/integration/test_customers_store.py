@@ -6,6 +6,7 @@ import pytest
 
 from tests.integration.conftest import Stores
 from tests.support.documents import new_cpf
+from tests.support.identities import Person
 from wallet.adapters.outbox import PROCESSED_RETENTION
 from wallet.domain.customers import CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerAlreadyExists
@@ -109,6 +110,21 @@ def test_both_taken_names_both_and_nothing_is_written(stores: Stores) -> None:
     assert stores.customers_items() == before
 
 
+@pytest.mark.parametrize("document", ["same", "new"], ids=["same document", "another document"])
+def test_a_second_registration_by_the_same_identity_is_rejected_and_nothing_is_written(
+    stores: Stores, document: str
+) -> None:
+    person = Person.new()
+    first = stores.register(person=person)
+    before = stores.customers_items()
+
+    with pytest.raises(CustomerAlreadyExists, match="already registered"):
+        stores.register(person=person, document=first.document if document == "same" else new_cpf())
+
+    assert stores.customers_items() == before
+    assert stores.customers.get(person.customer_id) == first
+
+
 def test_applying_the_registration_opens_an_empty_account_and_activates(stores: Stores) -> None:
     customer = stores.register(CustomerType.MERCHANT)
     event = stores.registration_event(customer.id)
@@ -142,7 +158,7 @@ def test_a_duplicate_delivery_changes_nothing_and_raises_nothing(stores: Stores)
     customer = stores.register()
     event = stores.registration_event(customer.id)
     apply_customer_registered(event, stores.ledger, stores.customers)
-    stores.money.deposit(customer.id, 2_500, idempotency_key=None)
+    stores.deposit(customer.id, 2_500)
     ledger_before, customers_before = stores.ledger_items(), stores.customers_items()
 
     apply_customer_registered(event, stores.ledger, stores.customers)
@@ -168,7 +184,7 @@ def test_a_crash_after_opening_the_account_is_completed_by_the_retry(stores: Sto
     event = stores.registration_event(customer.id)
     stores.ledger.open_account(customer.id, customer.type, datetime.now(UTC))
     # The account already works before activation; the retry must not reset it.
-    stores.money.deposit(customer.id, 700, idempotency_key=None)
+    stores.deposit(customer.id, 700)
 
     apply_customer_registered(event, stores.ledger, stores.customers)
 

@@ -3,12 +3,14 @@
 import pytest
 
 from tests.integration.conftest import DenyingAuthorizer, Stores, UnavailableAuthorizer
+from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import (
     AuthorizerUnavailable,
     CustomerNotActive,
     CustomerNotFound,
+    Forbidden,
     IdempotencyKeyReused,
     InsufficientFunds,
     MerchantCannotSend,
@@ -37,7 +39,7 @@ class Unchanged:
 def test_deposit_then_transfer_moves_exact_centavos(stores: Stores) -> None:
     payer, payee = stores.open(), stores.open()
 
-    deposit = stores.money.deposit(payer.id, 10_000, idempotency_key=None)
+    deposit = stores.money.deposit(RAIL_CLIENT_ID, payer.id, 10_000, "salary-1")
     transfer = stores.money.transfer(payer.id, payee.id, 1_234, idempotency_key=None)
 
     assert (stores.balance(payer.id), stores.balance(payee.id)) == (8_766, 1_234)
@@ -66,7 +68,7 @@ def test_a_merchant_can_receive(stores: Stores) -> None:
 
 def test_the_authorizer_is_asked_once_per_transfer_and_never_for_a_deposit(stores: Stores) -> None:
     payer, payee = stores.open(), stores.open()
-    stores.money.deposit(payer.id, 100, idempotency_key=None)
+    stores.deposit(payer.id, 100)
 
     stores.money.transfer(payer.id, payee.id, 100, idempotency_key=None)
 
@@ -103,7 +105,7 @@ def test_an_unknown_payer_is_customer_not_found(stores: Stores) -> None:
 
 def test_a_deposit_to_an_unknown_customer_is_customer_not_found(stores: Stores) -> None:
     with pytest.raises(CustomerNotFound):
-        stores.money.deposit("nobody", 100, idempotency_key=None)
+        stores.money.deposit(RAIL_CLIENT_ID, "nobody", 100, "to-nobody")
 
 
 def test_a_pending_payee_is_not_active_yet_with_retry_after(stores: Stores) -> None:
@@ -120,7 +122,7 @@ def test_a_pending_payee_is_not_active_yet_with_retry_after(stores: Stores) -> N
 def test_a_pending_customer_can_receive_once_the_sync_has_run(stores: Stores) -> None:
     payer, pending = stores.funded(1_000), stores.register()
     with pytest.raises(CustomerNotActive):
-        stores.money.deposit(pending.id, 100, idempotency_key=None)
+        stores.deposit(pending.id, 100)
 
     apply_customer_registered(stores.registration_event(pending.id), stores.ledger, stores.customers)
     stores.money.transfer(payer.id, pending.id, 100, idempotency_key=None)
@@ -220,8 +222,14 @@ def test_a_replay_is_answered_even_when_the_balance_no_longer_covers_it(stores: 
     assert again.replayed and again.transaction == first.transaction
 
 
-@pytest.mark.parametrize("change", ["amount", "payee", "payer"])
-def test_the_same_key_with_another_body_is_rejected_and_writes_nothing(stores: Stores, change: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [("amount", IdempotencyKeyReused), ("payee", IdempotencyKeyReused), ("payer", Forbidden)],
+)
+def test_the_same_key_with_another_body_is_rejected_and_writes_nothing(
+    stores: Stores, change: str, error: type[WalletError]
+) -> None:
+    """A payer other than the caller is refused outright, whatever the key already names."""
     payer, payee, other = stores.funded(1_000), stores.open(), stores.funded(1_000)
     stores.money.transfer(payer.id, payee.id, 300, idempotency_key="pay-rent")
     unchanged = Unchanged(stores)
@@ -231,27 +239,42 @@ def test_the_same_key_with_another_body_is_rejected_and_writes_nothing(stores: S
         "payer": (other.id, payee.id, 300),
     }[change]
 
-    with pytest.raises(IdempotencyKeyReused):
-        stores.money.transfer(payer_id, payee_id, amount, idempotency_key="pay-rent")
+    with pytest.raises(error):
+        stores.money.transfer(payer.id, payee_id, amount, idempotency_key="pay-rent", payer_id=payer_id)
 
     unchanged.check()
+
+
+def test_the_same_key_from_another_customer_is_an_unrelated_transfer(stores: Stores) -> None:
+    ana, bruno, payee = stores.funded(1_000), stores.funded(1_000), stores.open()
+    anas = stores.money.transfer(ana.id, payee.id, 300, idempotency_key="pay-rent")
+
+    brunos = stores.money.transfer(bruno.id, payee.id, 450, idempotency_key="pay-rent")
+    anas_replay = stores.money.transfer(ana.id, payee.id, 300, idempotency_key="pay-rent")
+
+    assert not brunos.replayed
+    assert brunos.transaction.id != anas.transaction.id
+    assert (brunos.transaction.payer_id, brunos.transaction.amount) == (bruno.id, 450)
+    assert anas_replay.replayed and anas_replay.transaction == anas.transaction
+    assert [stores.balance(c.id) for c in (ana, bruno, payee)] == [700, 550, 750]
+    assert_ledger_consistent(stores.tables)
 
 
 def test_a_deposit_key_replays_and_credits_once(stores: Stores) -> None:
     customer = stores.open()
 
-    first = stores.money.deposit(customer.id, 5_000, idempotency_key="salary")
-    again = stores.money.deposit(customer.id, 5_000, idempotency_key="salary")
+    first = stores.money.deposit(RAIL_CLIENT_ID, customer.id, 5_000, "salary")
+    again = stores.money.deposit(RAIL_CLIENT_ID, customer.id, 5_000, "salary")
 
     assert again.replayed and again.transaction == first.transaction
     assert stores.balance(customer.id) == 5_000
     with pytest.raises(IdempotencyKeyReused):
-        stores.money.deposit(customer.id, 5_001, idempotency_key="salary")
+        stores.money.deposit(RAIL_CLIENT_ID, customer.id, 5_001, "salary")
 
 
 def test_a_key_used_for_a_deposit_is_free_for_a_transfer(stores: Stores) -> None:
     payer, payee = stores.open(), stores.open()
-    deposit = stores.money.deposit(payer.id, 1_000, idempotency_key="same-key")
+    deposit = stores.money.deposit(RAIL_CLIENT_ID, payer.id, 1_000, "same-key")
 
     transfer = stores.money.transfer(payer.id, payee.id, 400, idempotency_key="same-key")
 

@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import Tables
 from tests.support.documents import new_cpf
+from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.lambda_events import LambdaContext
 from tests.support.servers import Server
 from tests.support.template import create_table_request, resources
@@ -78,14 +79,23 @@ class PipelineStack:
     ledger: LedgerStore
     statements: StatementStore
     _seen: set[str] = field(default_factory=set)
+    # Who signed in as each registered customer: the claims its requests carry.
+    people: dict[str, Person] = field(default_factory=dict)
 
     # ------------------------------------------------------------ the write side, for real
     def register(self, name: str, type: CustomerType = CustomerType.INDIVIDUAL) -> Customer:
-        email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
-        return register_customer(self.customers, name=name, email=email, document=new_cpf(), type=type)
+        person = Person.new(email=f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com")
+        customer = register_customer(self.customers, person, name=name, document=new_cpf(), type=type)
+        self.people[customer.id] = person
+        return customer
 
     def money(self) -> MoneyMovement:
         return MoneyMovement(self.ledger, self.customers, AllowingAuthorizer())
+
+    def deposit(self, customer_id: str, centavos: int) -> str:
+        """Money from the payment rail, under a reference of its own; the transaction's id."""
+        movement = self.money().deposit(RAIL_CLIENT_ID, customer_id, centavos, str(uuid.uuid4()))
+        return movement.transaction.id
 
     # ------------------------------------------------------------ the handlers
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -270,5 +280,5 @@ def parties(stack: PipelineStack) -> Parties:
     """Alice (R$ 5.000,00) and Bob, registered and activated through the real sync handler."""
     alice, bob = stack.register("Alice"), stack.register("Bob")
     assert stack.sync(stack.new_outbox_records(stack.tables.customers)) == []
-    stack.money().deposit(alice.id, 500_000, None)
+    stack.deposit(alice.id, 500_000)
     return Parties(alice, bob)

@@ -1,9 +1,13 @@
 """The notify handler on messages SNS really delivered: one e-mail per notification."""
 
 import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from devstack.redrive import redrive
 from tests.pipeline.conftest import Parties, PipelineStack, sample
@@ -53,6 +57,65 @@ def test_a_failed_send_is_reported_and_retried_later(
     assert stack.notify(notifications) == []
     assert len(stack.emails_to(parties.bob.email)) == 1
     assert {r["status"]["S"] for r in stack.idempotency_records()} == {"COMPLETED"}
+
+
+def _payee_confirmation(stack: PipelineStack, parties: Parties) -> dict[str, Any]:
+    [confirmation] = [
+        m
+        for m in _transfer_notifications(stack, parties)
+        if m["messageAttributes"]["role"]["stringValue"] == "payee"
+    ]
+    return confirmation
+
+
+def _later(moment: str) -> str:
+    return (datetime.fromisoformat(moment) + timedelta(seconds=1)).isoformat()
+
+
+# What a forger changes in a real notification (Bob's confirmation of Alice's transfer) before
+# publishing it to the topic: the third argument is Carol, a customer with no entry at all.
+Forgery = Callable[[dict[str, Any], Parties, str], dict[str, Any]]
+FORGERIES: dict[str, Forgery] = {
+    "unknown transaction": lambda n, p, carol: {**n, "transaction_id": str(uuid.uuid4())},
+    "changed amount": lambda n, p, carol: {**n, "amount": n["amount"] * 100},
+    "payer's entry, told as the payee's": lambda n, p, carol: {**n, "customer_id": p.alice.id},
+    "a customer with no entry": lambda n, p, carol: {**n, "customer_id": carol},
+    "another counterparty": lambda n, p, carol: {**n, "counterparty_id": carol},
+    "another notification id": lambda n, p, carol: {**n, "notification_id": str(uuid.uuid4())},
+    "another moment": lambda n, p, carol: {**n, "occurred_at": _later(n["occurred_at"])},
+    "a deposit instead": lambda n, p, carol: {**n, "kind": "deposit", "counterparty_id": None},
+}
+
+
+@pytest.mark.parametrize("forge", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_notification_no_statement_entry_backs_sends_nothing_and_leaves_no_record(
+    stack: PipelineStack, parties: Parties, forge: Forgery
+) -> None:
+    carol = stack.register("Carol")
+    real = _payee_confirmation(stack, parties)
+    forged_body = forge(json.loads(real["body"]), parties, carol.id)
+    assert Notification.model_validate(forged_body) != Notification.model_validate_json(real["body"])
+    attributes = {name: value["stringValue"] for name, value in real["messageAttributes"].items()}
+    boto3.client("sns").publish(
+        TopicArn=stack.topic_arn,
+        Message=json.dumps(forged_body),
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+    [forged] = stack.queued_messages(expected=1)
+    assert json.loads(forged["body"]) == forged_body
+
+    assert stack.notify([forged]) == []  # dropped, not retried: it can never become true
+
+    for customer in (parties.alice, parties.bob, carol):
+        assert stack.emails_to(customer.email, expected=0) == []
+    assert stack.idempotency_records() == []
+
+    # The real one still goes out, exactly once.
+    assert stack.notify([real]) == []
+    assert stack.notify([real]) == []
+    [confirmation] = stack.emails_to(parties.bob.email)
+    assert confirmation["Subject"] == "Você recebeu R$ 1.234,56"
+    assert [r["status"]["S"] for r in stack.idempotency_records()] == ["COMPLETED"]
 
 
 def test_the_sample_events_run_end_to_end(stack: PipelineStack) -> None:

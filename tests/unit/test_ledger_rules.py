@@ -30,26 +30,43 @@ def individual(balance: int, customer_id: str = "payer") -> Account:
 # ---------------------------------------------------------------- transaction ids
 
 
-@given(st.text(min_size=1, max_size=255), st.sampled_from(TransactionKind))
-def test_an_idempotency_key_always_maps_to_the_same_transaction_id(key: str, kind: TransactionKind) -> None:
-    first = transaction_id_for(kind, key)
+CALLERS = st.text(min_size=1, max_size=64)
 
-    assert transaction_id_for(kind, key) == first
+
+@given(st.text(min_size=1, max_size=255), st.sampled_from(TransactionKind), CALLERS)
+def test_an_idempotency_key_always_maps_to_the_same_transaction_id(
+    key: str, kind: TransactionKind, caller: str
+) -> None:
+    first = transaction_id_for(kind, caller, key)
+
+    assert transaction_id_for(kind, caller, key) == first
     assert uuid.UUID(first).version == 5
 
 
-@given(st.text(min_size=1, max_size=255))
-def test_the_same_key_on_a_deposit_and_a_transfer_names_two_transactions(key: str) -> None:
-    assert transaction_id_for(TRANSFER, key) != transaction_id_for(DEPOSIT, key)
+@given(st.text(min_size=1, max_size=255), CALLERS)
+def test_the_same_key_on_a_deposit_and_a_transfer_names_two_transactions(key: str, caller: str) -> None:
+    assert transaction_id_for(TRANSFER, caller, key) != transaction_id_for(DEPOSIT, caller, key)
 
 
-@given(st.lists(st.text(min_size=1, max_size=64), min_size=2, max_size=10, unique=True))
-def test_different_keys_name_different_transactions(keys: list[str]) -> None:
-    assert len({transaction_id_for(TRANSFER, key) for key in keys}) == len(keys)
+@given(st.lists(st.text(min_size=1, max_size=64), min_size=2, max_size=10, unique=True), CALLERS)
+def test_different_keys_name_different_transactions(keys: list[str], caller: str) -> None:
+    assert len({transaction_id_for(TRANSFER, caller, key) for key in keys}) == len(keys)
+
+
+@given(
+    st.text(min_size=1, max_size=255),
+    st.sampled_from(TransactionKind),
+    st.lists(CALLERS, min_size=2, max_size=10, unique=True),
+)
+def test_the_same_key_from_different_callers_names_unrelated_transactions(
+    key: str, kind: TransactionKind, callers: list[str]
+) -> None:
+    """No caller can replay, reveal or block another's transaction by guessing its key."""
+    assert len({transaction_id_for(kind, caller, key) for caller in callers}) == len(callers)
 
 
 def test_without_a_key_every_request_is_a_new_transaction() -> None:
-    ids = {transaction_id_for(TRANSFER, None) for _ in range(100)}
+    ids = {transaction_id_for(TRANSFER, "caller", None) for _ in range(100)}
 
     assert len(ids) == 100
     assert all(uuid.UUID(i).version == 4 for i in ids)
@@ -57,8 +74,8 @@ def test_without_a_key_every_request_is_a_new_transaction() -> None:
 
 def test_the_key_to_id_mapping_is_stable_across_releases() -> None:
     # A retry that spans a deploy must find the transaction its first attempt recorded.
-    assert transaction_id_for(TRANSFER, "order-42") == str(
-        uuid.uuid5(uuid.UUID("5b0c3f7e-4a39-4d8e-9f51-0c1d2e3f4a5b"), "transfer:order-42")
+    assert transaction_id_for(TRANSFER, "caller-7", "order-42") == str(
+        uuid.uuid5(uuid.UUID("5b0c3f7e-4a39-4d8e-9f51-0c1d2e3f4a5b"), "transfer:caller-7:order-42")
     )
 
 

@@ -16,6 +16,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 
 from tests.support.documents import new_cpf
+from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.template import create_table_request
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.dynamodb import connection_for
@@ -73,7 +74,7 @@ def test_a_transfer_whose_answer_was_lost_is_answered_once_and_moves_the_money_o
     money = MoneyMovement(ledger, customers, Allow())
     for customer in ("payer", "payee"):
         ledger.open_account(customer, CustomerType.INDIVIDUAL, NOW)
-    money.deposit("payer", 1000, None)
+    money.deposit(RAIL_CLIENT_ID, "payer", 1000, "funding")
     answers_to_lose[0] = 1
 
     movement = money.transfer("payer", "payee", 300, None)
@@ -94,7 +95,7 @@ def test_a_registration_whose_answer_was_lost_returns_the_customer_it_wrote(
     answers_to_lose[0] = 1
 
     customer = register_customer(
-        customers, name="Ana", email="ana@example.com", document=new_cpf(), type=CustomerType.INDIVIDUAL
+        customers, Person.new(), name="Ana", document=new_cpf(), type=CustomerType.INDIVIDUAL
     )
 
     assert answers_to_lose == [0]  # the answer really was lost

@@ -22,6 +22,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import CancellationReason, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent, table_items
 from tests.support.template import create_table_request
 from wallet.adapters.customers_store import CustomersStore
@@ -120,7 +121,7 @@ def open_funded(ledger: LedgerStore, money: MoneyMovement, customer_id: str, cen
     """Accounts opened straight in the ledger, funded by a deposit (before any conflict is armed)."""
     ledger.open_account(customer_id, CustomerType.INDIVIDUAL, NOW)
     if centavos:
-        money.deposit(customer_id, centavos, idempotency_key=None)
+        money.deposit(RAIL_CLIENT_ID, customer_id, centavos, f"funding-{customer_id}")
 
 
 def balances(ledger: LedgerStore, *customer_ids: str) -> list[int]:
@@ -216,7 +217,7 @@ def test_a_transfer_that_keeps_conflicting_is_store_busy_and_writes_nothing(
     assert conflicts.calls == ATTEMPTS
     assert len(conflicts.sleeps) == ATTEMPTS - 1
     assert table_items(None, tables.ledger) == before
-    assert ledger.transaction(transaction_id_for(TransactionKind.TRANSFER, "k")) is None
+    assert ledger.transaction(transaction_id_for(TransactionKind.TRANSFER, "payer", "k")) is None
 
 
 def test_the_same_key_after_store_busy_moves_the_money_once(

@@ -22,6 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from wallet.api.identity import check_caller
 from wallet.api.schemas import AccessRefusal, ErrorDetail, ErrorResponse
 from wallet.domain import errors
 from wallet.domain.customers import InvalidEmail
@@ -166,13 +167,34 @@ def _unexpected(error: Exception) -> Response[Any]:
     return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "something went wrong on our side")
 
 
+def _caller_first[E: Exception](
+    app: APIGatewayHttpResolver, answer: Callable[[E], Response[Any]]
+) -> Callable[[E], Response[Any]]:
+    """``answer`` for a request whose caller the route accepts; the refusal for anyone else.
+
+    Request validation runs before the route's identity dependency: without this, a refused
+    caller would be told what is wrong with its request (422, 415) instead of 401/403.
+    """
+
+    def answer_the_caller(error: E) -> Response[Any]:
+        route = app.context.get("_route")
+        if route is not None:
+            try:
+                check_caller(route.security, app.request)
+            except errors.WalletError as refusal:
+                return _wallet_error(refusal)
+        return answer(error)
+
+    return answer_the_caller
+
+
 def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
     app.exception_handler(errors.WalletError)(_wallet_error)
     app.exception_handler(DependencyResolutionError)(_dependency_error)
-    app.exception_handler(RequestValidationError)(_validation_error)
-    app.exception_handler(RequestUnsupportedContentType)(_unsupported_media_type)
-    app.exception_handler(UnicodeDecodeError)(_undecodable_body)
+    app.exception_handler(RequestValidationError)(_caller_first(app, _validation_error))
+    app.exception_handler(RequestUnsupportedContentType)(_caller_first(app, _unsupported_media_type))
+    app.exception_handler(UnicodeDecodeError)(_caller_first(app, _undecodable_body))
     app.exception_handler(InvalidEmail)(_unusable_email)
     app.exception_handler(Exception)(_unexpected)
     app.not_found(_not_found)

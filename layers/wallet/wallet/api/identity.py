@@ -85,3 +85,17 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
 }
 CUSTOMER_ONLY: list[dict[str, list[str]]] = [{CUSTOMER_TOKEN: []}]
 RAIL_ONLY: list[dict[str, list[str]]] = [{RAIL_TOKEN: []}]
+
+_IDENTITY_OF_SCHEME = {CUSTOMER_TOKEN: current_customer, RAIL_TOKEN: current_rail}
+
+
+def check_caller(security: list[dict[str, list[str]]] | None, request: Request) -> None:
+    """Raise the refusal that a route's declared security makes of this request's caller.
+
+    The routes' ``Depends`` do the same, but Powertools resolves them only after validating
+    the request: this lets a refused caller be refused before it learns anything about the
+    shape of the request it sent.
+    """
+    for requirement in security or []:
+        for scheme in requirement:
+            _IDENTITY_OF_SCHEME[scheme](request)

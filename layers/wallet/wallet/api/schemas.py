@@ -124,7 +124,16 @@ class ErrorResponse(BaseModel):
 class AccessRefusal(BaseModel):
     """A 401 or 403: the contract's error, or API Gateway's own ``{"message": ...}``."""
 
-    error: str | None = Field(default=None, examples=["forbidden"])
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"message": "Unauthorized"},
+                {"error": "forbidden", "message": "you can only send money from your own account"},
+            ]
+        }
+    )
+
+    error: str | None = None
     message: str
 
 
