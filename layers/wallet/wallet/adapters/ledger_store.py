@@ -16,7 +16,8 @@ from pynamodb.exceptions import PutError
 from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
 from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, OutboxItem, pending_items, processed_actions
 from wallet.domain.customers import CustomerType
-from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus
+from wallet.domain.errors import CustomerNotFound, InsufficientFunds, WalletError
+from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus, debit_refusal
 from wallet.events import TransactionCreated
 
 
@@ -84,21 +85,21 @@ class DuplicateTransaction(Exception):
     """A transaction with this id already exists: the request is a replay."""
 
 
-class DebitRefused(Exception):
-    """The payer's account refused the debit. ``account`` is as the write saw it: None if
-    there is no account, else a merchant's or one with too little money."""
+def _debit_refusal(payer_id: str, amount: int, cancelled: TransactionCancelled) -> WalletError:
+    old = cancelled.old_items.get("debit")
+    if old is None:
+        return NoAccount(payer_id)
+    refusal = debit_refusal(AccountItem.from_raw_data(old).to_domain(), amount)
+    # DynamoDB returns the very item whose condition failed, so it does break a rule.
+    return refusal or InsufficientFunds("the payer's balance is lower than the value")
 
-    def __init__(self, customer_id: str, account: Account | None) -> None:
-        super().__init__(f"the account of {customer_id} refused the debit")
-        self.customer_id = customer_id
-        self.account = account
 
-
-class NoAccount(Exception):
-    """The payee has no account (not registered, or not activated yet)."""
+class NoAccount(CustomerNotFound):
+    """No account for this customer in the ledger: not a customer, or one whose account the
+    sync has not opened yet (only the customers context can tell which)."""
 
     def __init__(self, customer_id: str) -> None:
-        super().__init__(f"{customer_id} has no account")
+        super().__init__(f"customer {customer_id} has no account")
         self.customer_id = customer_id
 
 
@@ -143,7 +144,8 @@ class LedgerStore:
         """Move the money, record the transaction and its event: all or nothing, in ONE request.
 
         The conditions are the checks: nothing is read first. Raises DuplicateTransaction for
-        a replay, DebitRefused (with the payer's account as the write saw it) or NoAccount.
+        a replay, NoAccount, or the rule the payer's account broke (InsufficientFunds,
+        MerchantCannotSend), named from the account as the write saw it.
         """
         try:
             commit_with_retry(self._movement(transaction, event), self._connection)
@@ -151,9 +153,7 @@ class LedgerStore:
             if {"transaction", "event"} & cancelled.failed:
                 raise DuplicateTransaction(transaction.id) from cancelled
             if "debit" in cancelled.failed and transaction.payer_id is not None:
-                old = cancelled.old_items.get("debit")
-                account = AccountItem.from_raw_data(old).to_domain() if old else None
-                raise DebitRefused(transaction.payer_id, account) from cancelled
+                raise _debit_refusal(transaction.payer_id, transaction.amount, cancelled) from cancelled
             raise NoAccount(transaction.payee_id) from cancelled
 
     def _movement(self, transaction: Transaction, event: TransactionCreated) -> AtomicWrite:

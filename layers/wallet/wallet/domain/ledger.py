@@ -90,9 +90,9 @@ def check_parties(payer_id: str, payee_id: str) -> None:
         raise SameAccount("payer and payee must be different customers")
 
 
-def debit_refusal(payer: Account, amount: int) -> WalletError:
-    """Why the payer's account refuses this debit: only individuals send, and never more
-    than they have.
+def debit_refusal(payer: Account, amount: int) -> WalletError | None:
+    """Why the payer's account refuses this debit, or None if it allows it: only individuals
+    send, and never more than they have.
 
     The ledger's conditional write enforces these rules atomically with the debit (its
     condition is their translation); when it refuses, this names the rule that failed, from
@@ -100,4 +100,6 @@ def debit_refusal(payer: Account, amount: int) -> WalletError:
     """
     if payer.customer_type is not CustomerType.INDIVIDUAL:
         return MerchantCannotSend("merchants can receive money but not send it")
-    return InsufficientFunds("the payer's balance is lower than the value")
+    if payer.balance < amount:
+        return InsufficientFunds("the payer's balance is lower than the value")
+    return None

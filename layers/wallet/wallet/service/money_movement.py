@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.ledger_store import DebitRefused, DuplicateTransaction, LedgerStore, NoAccount
+from wallet.adapters.ledger_store import DuplicateTransaction, LedgerStore, NoAccount
 from wallet.domain.errors import (
     CustomerNotActive,
     CustomerNotFound,
@@ -27,7 +27,6 @@ from wallet.domain.ledger import (
     Transaction,
     TransactionKind,
     check_parties,
-    debit_refusal,
     new_transaction,
     transaction_id_for,
 )
@@ -139,24 +138,16 @@ class MoneyMovement:
             if original is None:
                 raise
             return _replay(original, candidate) if key is not None else Movement(original, replayed=False)
-        except (WalletError, DebitRefused, NoAccount) as refusal:
+        except WalletError as refusal:
             # A retry of a committed request answers as the original did, whatever the
             # authorizer or the balance say today. Only refused requests pay these reads.
             original = self._ledger.transaction(candidate.id) if key is not None else None
             if original is not None:
                 return _replay(original, candidate)
-            raise self._reason(refusal, candidate.amount) from refusal
+            if isinstance(refusal, NoAccount):
+                raise self._missing(refusal.customer_id) from refusal
+            raise
         return Movement(candidate, replayed=False)
-
-    def _reason(self, refusal: Exception, amount: int) -> Exception:
-        """The contract's error for a refused write."""
-        if isinstance(refusal, DebitRefused):
-            if refusal.account is None:
-                return self._missing(refusal.customer_id)
-            return debit_refusal(refusal.account, amount)
-        if isinstance(refusal, NoAccount):
-            return self._missing(refusal.customer_id)
-        return refusal
 
     def _missing(self, customer_id: str) -> WalletError:
         """No account: not a customer (404), or one whose account is still being opened (409)."""
