@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import random
+import socket
 import threading
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -56,6 +57,7 @@ class AuthorizerStub:
         self._mode: Mode = "allow"
         self._error_rate = 0.0
         self._calls = 0
+        self._connections = 0
         self._stopping = threading.Event()
         self._server: _StubServer | None = None
         self._thread: threading.Thread | None = None
@@ -83,6 +85,7 @@ class AuthorizerStub:
         self._stopping.set()  # wakes handlers sleeping in timeout mode
         server.shutdown()
         server.server_close()
+        server.hang_up_on_clients()
         thread.join()
 
     def __enter__(self) -> Self:
@@ -119,6 +122,12 @@ class AuthorizerStub:
             return self._error_rate
 
     @property
+    def connections(self) -> int:
+        """TCP connections accepted (a client that keeps its connection alive opens one)."""
+        with self._lock:
+            return self._connections
+
+    @property
     def calls(self) -> int:
         """Authorization requests received (control requests are not counted)."""
         with self._lock:
@@ -145,6 +154,10 @@ class AuthorizerStub:
                 return "injected_error"
             return self._mode
 
+    def _connected(self) -> None:
+        with self._lock:
+            self._connections += 1
+
     def _sleep_like_a_hung_server(self) -> None:
         # An Event rather than time.sleep, so stop() does not wait for sleeping handlers.
         self._stopping.wait(self._timeout_sleep)
@@ -155,7 +168,27 @@ class _StubServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], stub: AuthorizerStub) -> None:
         self.stub = stub
+        self._clients: set[socket.socket] = set()
+        self._clients_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        with self._clients_lock:
+            self._clients.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        with self._clients_lock:
+            self._clients.discard(request)
+        super().shutdown_request(request)
+
+    def hang_up_on_clients(self) -> None:
+        """A stopped authorizer keeps no kept-alive connection answering."""
+        with self._clients_lock:
+            clients = list(self._clients)
+        for client in clients:
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: object, client_address: object) -> None:
         # Clients that gave up (timeouts) break the pipe; that is expected here, not worth a traceback.
@@ -164,6 +197,12 @@ class _StubServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _StubServer
+    # Keep-alive, as real authorizers speak: clients may reuse one connection for many calls.
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.stub._connected()
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path == CONTROL_PATH:

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 
 from tests.integration.conftest import Stores
 from tests.support.ledger_checks import LedgerSnapshot, assert_ledger_consistent
-from wallet.adapters.ledger_store import LedgerStore
 from wallet.domain.errors import InsufficientFunds, StoreBusy
-from wallet.domain.ledger import Account, Transaction, TransactionKind, new_transaction, transaction_id_for
+from wallet.domain.ledger import Transaction, TransactionKind, new_transaction, transaction_id_for
 from wallet.events import TransactionCreated
 from wallet.service.money_movement import MoneyMovement, Movement
 
@@ -193,24 +192,22 @@ def transfer_of(
 def test_a_retry_that_loses_the_race_to_its_original_is_a_replay(stores: Stores) -> None:
     """The interleaving of two requests with one key, forced instead of hoped for.
 
-    The retry finds no transaction under its key; the original then commits, spending the
-    whole balance; only then does the retry read the payer's account. Everything runs on the
-    real engine: the subclass below only decides WHEN the original runs.
+    While the retry waits for the authorizer, the original commits, spending the whole
+    balance; only then does the retry write. Everything runs on the real engine: the
+    authorizer below only decides WHEN the original runs.
     """
     payer, payee = stores.funded(600), stores.open()
     original = stores.money
 
-    class OriginalCommitsFirst(LedgerStore):
+    class OriginalCommitsMeanwhile:
         raced = False
 
-        def account(self, customer_id: str) -> Account | None:
+        def authorize(self) -> None:
             if not self.raced:
                 self.raced = True
                 original.transfer(payer.id, payee.id, 600, idempotency_key="once")
-            return super().account(customer_id)
 
-    racing = OriginalCommitsFirst(stores.tables.ledger, host=stores.tables.endpoint)
-    retry = MoneyMovement(racing, stores.customers, stores.authorizer)
+    retry = MoneyMovement(stores.ledger, stores.customers, OriginalCommitsMeanwhile())
 
     replayed = retry.transfer(payer.id, payee.id, 600, idempotency_key="once")
 

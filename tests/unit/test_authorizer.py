@@ -109,6 +109,42 @@ def test_allow_returns_after_one_call(stub: AuthorizerStub, recorded: Recorded) 
     assert recorded.sleeps == []
 
 
+def test_one_kept_alive_connection_serves_every_call(stub: AuthorizerStub, recorded: Recorded) -> None:
+    authorizer = authorizer_for(stub, recorded)
+    for _ in range(5):
+        authorizer.authorize()
+
+    assert (stub.calls, stub.connections) == (5, 1)
+
+
+def test_a_connection_the_server_closed_is_replaced_without_a_failed_attempt(
+    recorded: Recorded,
+) -> None:
+    with AuthorizerStub() as first:
+        authorizer = authorizer_for(first, recorded)
+        authorizer.authorize()
+        port = int(first.url.rsplit(":", 1)[1].strip("/"))
+    # The same address, a new server: the kept-alive connection now leads nowhere.
+    with AuthorizerStub(port=port) as second:
+        authorizer.authorize()
+
+        assert (second.calls, second.connections) == (1, 1)
+    assert recorded.sleeps == []
+
+
+def test_an_answer_after_a_timeout_is_never_read_as_the_next_one(
+    stub: AuthorizerStub, recorded: Recorded
+) -> None:
+    authorizer = authorizer_for(stub, recorded, attempts=1, timeout_seconds=0.2)
+    stub.set_mode("timeout")
+    with pytest.raises(AuthorizerUnavailable):
+        authorizer.authorize()
+    stub.set_mode("deny")
+
+    with pytest.raises(TransferNotAuthorized):
+        authorizer.authorize()
+
+
 @pytest.mark.parametrize("mode", ["deny", "deny_200"])
 def test_deny_is_final_and_not_retried(stub: AuthorizerStub, recorded: Recorded, mode: str) -> None:
     stub.set_mode(mode)

@@ -241,20 +241,20 @@ def test_the_caller_is_the_payer(stores: Stores, payer: str | None) -> None:
     stores.authorizer.authorize.assert_called_once_with()
 
 
-def test_idempotency_keys_are_looked_up_in_the_callers_own_scope(stores: Stores) -> None:
+def test_idempotency_keys_name_transactions_in_the_callers_own_scope(stores: Stores) -> None:
     money = stores.money()
 
     money.transfer(ANA, BRUNO, 100, "same-key")
     money.transfer(BRUNO, ANA, 100, "same-key")
     money.deposit(RAIL_CLIENT_ID, ANA, 100, "same-key")
 
-    looked_up = [call.args[0] for call in stores.ledger.transaction.call_args_list]
-    assert looked_up == [
+    written = [call.args[0].id for call in stores.ledger.record.call_args_list]
+    assert written == [
         transaction_id_for(TransactionKind.TRANSFER, ANA, "same-key"),
         transaction_id_for(TransactionKind.TRANSFER, BRUNO, "same-key"),
         transaction_id_for(TransactionKind.DEPOSIT, RAIL_CLIENT_ID, "same-key"),
     ]
-    assert len(set(looked_up)) == 3
+    assert len(set(written)) == 3
     assert [call.args[0].payer_id for call in stores.ledger.record.call_args_list] == [ANA, BRUNO, None]
 
 

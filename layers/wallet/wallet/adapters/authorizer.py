@@ -13,10 +13,9 @@ import http.client
 import json
 import math
 import random
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 
 from wallet.adapters.circuit_breaker import CircuitBreaker, CircuitOpen
@@ -51,12 +50,18 @@ class HttpAuthorizer:
         sleep: Callable[[float], None] = time.sleep,
         observe_latency: Callable[[float], None] | None = None,
     ) -> None:
-        # urllib would also open file:// and ftp:// URLs; a misconfigured URL must not read local files.
+        # Only HTTP: a misconfigured URL must never name something else.
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             raise ValueError("the authorizer URL must be http or https")
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self._url = url
+        parts = urllib.parse.urlsplit(url)
+        self._target = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        # A kept-alive connection: a TLS handshake per transfer would cost more than the
+        # authorizer's answer. One per thread: Lambda runs one request at a time per
+        # container, but a process that shares this object between threads must not mix them.
+        self._local = threading.local()
         self._timeout = timeout_seconds
         self._attempts = attempts
         self._breaker = breaker if breaker is not None else CircuitBreaker()
@@ -111,22 +116,61 @@ class HttpAuthorizer:
                 self._observe_latency((time.perf_counter() - started) * 1000.0)
 
     def _attempt(self) -> bool:
-        request = urllib.request.Request(self._url, headers={"Accept": "application/json"}, method="GET")  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 - scheme checked
-                status: int = response.status
-                body: bytes = response.read(MAX_BODY_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            if exc.code == 403:
-                return False
-            raise _Unavailable(f"HTTP {exc.code}") from None
+            status, body = self._get()
         except (OSError, http.client.HTTPException) as exc:
-            # OSError covers URLError, timeouts and resets; HTTPException covers malformed responses.
+            # OSError covers timeouts, resets and refusals; HTTPException covers malformed responses.
+            self._forget_connection()
             raise _Unavailable(type(exc).__name__) from None
+        if status == 403:
+            return False
         if status != 200:
             raise _Unavailable(f"HTTP {status}")
         return _parse_verdict(body)
+
+    @property
+    def _connection(self) -> http.client.HTTPConnection | None:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        return connection
+
+    @_connection.setter
+    def _connection(self, connection: http.client.HTTPConnection | None) -> None:
+        self._local.connection = connection
+
+    def _get(self) -> tuple[int, bytes]:
+        """One GET on the kept-alive connection. A connection the server has meanwhile closed
+        fails at once on reuse: that is no answer from the authorizer, so it is sent again,
+        once, on a new connection."""
+        reused = self._connection is not None
+        try:
+            return self._exchange()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            self._forget_connection()
+            if not reused:
+                raise
+            return self._exchange()
+
+    def _exchange(self) -> tuple[int, bytes]:
+        connection = self._connection or self._connect()
+        self._connection = connection
+        connection.request("GET", self._target, headers={"Accept": "application/json"})
+        response = connection.getresponse()
+        body = response.read(MAX_BODY_BYTES + 1)
+        if response.will_close or not response.isclosed():
+            # Closed by the server, or a body too large to read to the end: not reusable.
+            self._forget_connection()
+        return response.status, body
+
+    def _connect(self) -> http.client.HTTPConnection:
+        parts = urllib.parse.urlsplit(self._url)
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(parts.netloc, timeout=self._timeout)
+        return http.client.HTTPConnection(parts.netloc, timeout=self._timeout)
+
+    def _forget_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def backoff_delay(attempt: int) -> float:

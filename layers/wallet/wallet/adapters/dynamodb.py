@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -27,16 +27,24 @@ from wallet.domain.errors import StoreBusy
 # The order in which PynamoDB's TransactWrite._commit sends its action groups.
 _SENT_ORDER: Final = ("condition_check", "delete", "put", "update")
 _CONDITION_FAILED = "ConditionalCheckFailed"
+# An item in DynamoDB's wire format, as a cancellation reason carries it.
+RawItem = dict[str, dict[str, Any]]
 # Reasons that say "not now" rather than "no": the same write may succeed a moment later.
 _TRANSIENT = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
 class TransactionCancelled(Exception):
-    """DynamoDB cancelled the transaction because of the conditions named in ``failed``."""
+    """DynamoDB cancelled the transaction because of the conditions named in ``failed``.
 
-    def __init__(self, failed: frozenset[str]) -> None:
+    ``old_items`` holds, for the failed actions that asked for it, the item as it was when its
+    condition failed (DynamoDB's ``ReturnValuesOnConditionCheckFailure``; absent if there was
+    no item): the reason a write was refused, without reading anything again.
+    """
+
+    def __init__(self, failed: frozenset[str], old_items: dict[str, RawItem] | None = None) -> None:
         super().__init__(f"conditions failed: {sorted(failed)}")
         self.failed = failed
+        self.old_items = old_items or {}
 
 
 class AtomicWrite:
@@ -51,10 +59,23 @@ class AtomicWrite:
         self._actions["put"].append((label, lambda tx: tx.save(item, condition=condition)))
 
     def update(
-        self, label: str, item: Model, actions: Sequence[Action], condition: Condition | None = None
+        self,
+        label: str,
+        item: Model,
+        actions: Sequence[Action],
+        condition: Condition | None = None,
+        *,
+        old_item_on_failure: bool = False,
     ) -> None:
+        """``old_item_on_failure``: a failed condition brings back the item as it was."""
+        return_values = "ALL_OLD" if old_item_on_failure else None
         self._actions["update"].append(
-            (label, lambda tx: tx.update(item, actions=list(actions), condition=condition))
+            (
+                label,
+                lambda tx: tx.update(
+                    item, actions=list(actions), condition=condition, return_values=return_values
+                ),
+            )
         )
 
     def commit(self, connection: Connection) -> None:
@@ -81,15 +102,19 @@ class AtomicWrite:
         if error.cause_response_code != "TransactionCanceledException":
             return error
         labels = [label for label, _ in self._ordered()]
-        codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+        reasons = error.cancellation_reasons
+        codes = [reason.code if reason else None for reason in reasons]
         if _TRANSIENT.intersection(codes):
             return TransientCancellation()
-        failed = frozenset(
-            label for label, code in zip(labels, codes, strict=True) if code == _CONDITION_FAILED
-        )
+        failed = {
+            label: reason
+            for label, reason in zip(labels, reasons, strict=True)
+            if reason is not None and reason.code == _CONDITION_FAILED
+        }
         if not failed:
             return error
-        return TransactionCancelled(failed)
+        old_items = {label: reason.raw_item for label, reason in failed.items() if reason.raw_item}
+        return TransactionCancelled(frozenset(failed), old_items)
 
 
 class TransientCancellation(Exception):

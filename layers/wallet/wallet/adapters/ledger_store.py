@@ -16,8 +16,8 @@ from pynamodb.exceptions import PutError
 from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
 from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, OutboxItem, pending_items, processed_actions
 from wallet.domain.customers import CustomerType
-from wallet.domain.errors import CustomerNotFound, InsufficientFunds
-from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus
+from wallet.domain.errors import CustomerNotFound, InsufficientFunds, WalletError
+from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus, debit_refusal
 from wallet.events import TransactionCreated
 
 
@@ -85,6 +85,24 @@ class DuplicateTransaction(Exception):
     """A transaction with this id already exists: the request is a replay."""
 
 
+def _debit_refusal(payer_id: str, amount: int, cancelled: TransactionCancelled) -> WalletError:
+    old = cancelled.old_items.get("debit")
+    if old is None:
+        return NoAccount(payer_id)
+    refusal = debit_refusal(AccountItem.from_raw_data(old).to_domain(), amount)
+    # DynamoDB returns the very item whose condition failed, so it does break a rule.
+    return refusal or InsufficientFunds("the payer's balance is lower than the value")
+
+
+class NoAccount(CustomerNotFound):
+    """No account for this customer in the ledger: not a customer, or one whose account the
+    sync has not opened yet (only the customers context can tell which)."""
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"customer {customer_id} has no account")
+        self.customer_id = customer_id
+
+
 LEDGER_MODELS = (AccountItem, TransactionItem, LedgerOutboxItem)
 
 
@@ -123,28 +141,34 @@ class LedgerStore:
         return True
 
     def record(self, transaction: Transaction, event: TransactionCreated) -> None:
-        """Move the money, record the transaction and its event: all or nothing.
+        """Move the money, record the transaction and its event: all or nothing, in ONE request.
 
-        Raises InsufficientFunds, CustomerNotFound, or DuplicateTransaction for a replay.
+        The conditions are the checks: nothing is read first. Raises DuplicateTransaction for
+        a replay, NoAccount, or the rule the payer's account broke (InsufficientFunds,
+        MerchantCannotSend), named from the account as the write saw it.
         """
         try:
             commit_with_retry(self._movement(transaction, event), self._connection)
         except TransactionCancelled as cancelled:
             if {"transaction", "event"} & cancelled.failed:
                 raise DuplicateTransaction(transaction.id) from cancelled
-            if "debit" in cancelled.failed:
-                raise InsufficientFunds("the payer's balance is lower than the value") from cancelled
-            raise CustomerNotFound("the payee has no account") from cancelled
+            if "debit" in cancelled.failed and transaction.payer_id is not None:
+                raise _debit_refusal(transaction.payer_id, transaction.amount, cancelled) from cancelled
+            raise NoAccount(transaction.payee_id) from cancelled
 
     def _movement(self, transaction: Transaction, event: TransactionCreated) -> AtomicWrite:
         amount = transaction.amount
         movement = AtomicWrite()
         if transaction.payer_id is not None:
+            # domain.ledger.debit_refusal's rules, enforced atomically with the debit.
             movement.update(
                 "debit",
                 AccountItem.key(transaction.payer_id),
                 [AccountItem.balance.add(-amount)],
-                condition=AccountItem.pk.exists() & (AccountItem.balance >= amount),
+                condition=AccountItem.pk.exists()
+                & (AccountItem.customer_type == CustomerType.INDIVIDUAL.value)
+                & (AccountItem.balance >= amount),
+                old_item_on_failure=True,
             )
         movement.update(
             "credit",

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from wallet.domain.customers import CustomerType
-from wallet.domain.errors import InsufficientFunds, MerchantCannotSend, SameAccount
+from wallet.domain.errors import InsufficientFunds, MerchantCannotSend, SameAccount, WalletError
 
 # Transaction ids derived from an Idempotency-Key live in their own namespace, so that the
 # key, not the request, decides which transaction a retry maps to.
@@ -84,15 +84,22 @@ def new_transaction(
     )
 
 
-def check_transfer(payer: Account, payee_id: str, amount: int) -> None:
-    """The rules a transfer must pass before the authorizer is even asked.
-
-    The balance check here is only a cheap early answer: the conditional write is what
-    guarantees it, atomically with the debit.
-    """
-    if payer.customer_id == payee_id:
+def check_parties(payer_id: str, payee_id: str) -> None:
+    """The one rule of a transfer that needs no account: it is checked before anything else."""
+    if payer_id == payee_id:
         raise SameAccount("payer and payee must be different customers")
+
+
+def debit_refusal(payer: Account, amount: int) -> WalletError | None:
+    """Why the payer's account refuses this debit, or None if it allows it: only individuals
+    send, and never more than they have.
+
+    The ledger's conditional write enforces these rules atomically with the debit (its
+    condition is their translation); when it refuses, this names the rule that failed, from
+    the account as the write saw it.
+    """
     if payer.customer_type is not CustomerType.INDIVIDUAL:
-        raise MerchantCannotSend("merchants can receive money but not send it")
+        return MerchantCannotSend("merchants can receive money but not send it")
     if payer.balance < amount:
-        raise InsufficientFunds("the payer's balance is lower than the value")
+        return InsufficientFunds("the payer's balance is lower than the value")
+    return None

@@ -1,9 +1,11 @@
 """Move money: transfers between customers and deposits into an account.
 
-The seed's sequence, made atomic: check the request against the accounts (a cheap early
-answer), ask the external authorizer BEFORE anything is written, then ONE conditional
-TransactWriteItems debits, credits and records the transaction with its event. The
-write's conditions, not the early check, are what guarantee the balance.
+The seed's sequence, made atomic and lean: the rules that need no data (same account), the
+external authorizer BEFORE anything is written, then ONE conditional TransactWriteItems that
+debits, credits and records the transaction with its event. Its conditions are the checks
+(the payer is an individual with enough money, both accounts exist, the transaction is new):
+a committed transfer costs two round trips, and only a refused one reads more, to tell its
+error apart.
 """
 
 import uuid
@@ -13,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.ledger_store import DuplicateTransaction, LedgerStore
+from wallet.adapters.ledger_store import DuplicateTransaction, LedgerStore, NoAccount
 from wallet.domain.errors import (
     CustomerNotActive,
     CustomerNotFound,
@@ -22,10 +24,9 @@ from wallet.domain.errors import (
     WalletError,
 )
 from wallet.domain.ledger import (
-    Account,
     Transaction,
     TransactionKind,
-    check_transfer,
+    check_parties,
     new_transaction,
     transaction_id_for,
 )
@@ -121,45 +122,38 @@ class MoneyMovement:
             amount=instruction.amount,
             now=self._now(),
         )
-        if key is not None and (original := self._ledger.transaction(candidate.id)) is not None:
-            return _replay(original, candidate)
+        if candidate.payer_id is not None:
+            check_parties(candidate.payer_id, candidate.payee_id)
         try:
-            self._check(candidate)
+            # The seed's order: the authorizer answers before anything is written. Then ONE
+            # conditional write, whose conditions are the checks: nothing is read first.
+            if candidate.payer_id is not None:
+                self._authorizer.authorize()
             self._ledger.record(candidate, _created_event(candidate))
         except DuplicateTransaction:
             # Without a key the id is fresh and random: the transaction is this request's own
-            # write whose answer was lost and retried. With one, a concurrent twin won the race.
+            # write whose answer was lost and retried. With one, it is a replay (or a twin
+            # that won the race).
             original = self._ledger.transaction(candidate.id)
             if original is None:
                 raise
             return _replay(original, candidate) if key is not None else Movement(original, replayed=False)
-        except WalletError:
-            # A twin with the same key may have committed meanwhile (and, say, spent the
-            # balance this one was checked against): then answer as it did.
+        except WalletError as refusal:
+            # A retry of a committed request answers as the original did, whatever the
+            # authorizer or the balance say today. Only refused requests pay these reads.
             original = self._ledger.transaction(candidate.id) if key is not None else None
-            if original is None:
-                raise
-            return _replay(original, candidate)
+            if original is not None:
+                return _replay(original, candidate)
+            if isinstance(refusal, NoAccount):
+                raise self._missing(refusal.customer_id) from refusal
+            raise
         return Movement(candidate, replayed=False)
 
-    def _check(self, candidate: Transaction) -> None:
-        """Accounts, rules, then the authorizer: all before anything is written."""
-        payee = candidate.payee_id
-        if candidate.payer_id is None:
-            self._active_account(payee)
-            return
-        payer = self._active_account(candidate.payer_id)
-        self._active_account(payee)
-        check_transfer(payer, payee, candidate.amount)
-        self._authorizer.authorize()
-
-    def _active_account(self, customer_id: str) -> Account:
-        account = self._ledger.account(customer_id)
-        if account is not None:
-            return account
+    def _missing(self, customer_id: str) -> WalletError:
+        """No account: not a customer (404), or one whose account is still being opened (409)."""
         if self._customers.get(customer_id) is None:
-            raise CustomerNotFound(f"customer {customer_id} does not exist")
-        raise CustomerNotActive(
+            return CustomerNotFound(f"customer {customer_id} does not exist")
+        return CustomerNotActive(
             f"customer {customer_id} is still being activated",
             retry_after_seconds=ACCOUNT_OPENING_RETRY_AFTER_SECONDS,
         )
