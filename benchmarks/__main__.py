@@ -34,6 +34,7 @@ from benchmarks.common import Result, run_concurrently
 from benchmarks.wallet_api import Customer, WalletApi
 from devstack.config import ROOT, LocalStack
 from devstack.deploy import sam
+from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import running_stack
 
@@ -63,7 +64,8 @@ def say(line: str) -> None:
 
 
 class Population:
-    """The customers every API benchmark draws from, registered and funded over the API."""
+    """The customers every API benchmark draws from, signed in, registered and funded over the
+    API before anything is timed."""
 
     def __init__(self, api: WalletApi, payers: int, payees: int) -> None:
         say(
@@ -74,6 +76,14 @@ class Population:
         (self.merchant,) = api.register_many(1, "merchant")
         say("funding the payers (deposits)")
         api.fund(self.payers)
+
+
+def local_cognito(config: LocalStack, outputs: dict[str, str]) -> Cognito:
+    """The stack's user pool; its boto3 clients take ministack's credentials and region from this
+    process's environment (endpoints stay explicit)."""
+    environment = config.aws_environment()
+    os.environ.update({k: v for k, v in environment.items() if not k.startswith("AWS_ENDPOINT_URL")})
+    return Cognito.of_local_stack(config.endpoint, outputs)
 
 
 def warm_up(api: WalletApi, pool: Population, count: int) -> None:
@@ -149,7 +159,7 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
         record("cold_start", cold_start.run(build_dir, say, *repeats))
         say("starting the local stack (ministack on free ports, the app deployed with SAM)")
         with running_stack(config, None, say) as stack:
-            api = WalletApi(stack.api_url, config.endpoint)
+            api = WalletApi(stack.api_url, config.endpoint, local_cognito(config, stack.outputs))
             try:
                 run_on_stack(api, stack.outputs, config, build_dir, scale=scale, record=record)
             finally:

@@ -55,9 +55,7 @@ def run(
         if kind == "spread":
             spread_runs.append(api_transfers(api, spread_pairs(payers, payees, each)))
         else:
-            hot_runs.append(
-                api_transfers(api, [(random.choice(payers).id, merchant.id) for _ in range(each)])
-            )
+            hot_runs.append(api_transfers(api, [(random.choice(payers), merchant.id) for _ in range(each)]))
         api.drain()
     spread, hot = combined(spread_runs), combined(hot_runs)
     with RawLedger(endpoint) as raw:

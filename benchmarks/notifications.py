@@ -106,7 +106,7 @@ def run(
     started_at = time.time()
     for number in range(count):
         payer, payee = payers[number % len(payers)], payees[number % len(payees)]
-        reply = api.transfer(payer.id, payee.id, "1.00")
+        reply = api.transfer(payer, payee.id, "1.00")
         if reply.status == 201:
             created = _timestamp(reply.body["created_at"])
             sent.append(Sent(reply.body["id"], payee, reply.at - reply.seconds, reply.at, created))

@@ -8,7 +8,9 @@ The same transfer, sent sequentially, entering the system at each layer in turn:
 - the send_money handler called in a process of the benchmark's own, with the built
   function and layer on ``sys.path``, talking to the same ministack and authorizer stub (no
   Lambda plumbing at all: what the code itself costs, warm).
-The differences between neighbours are what each layer adds. Beside them, the requests the
+The differences between neighbours are what each layer adds. The last two carry, in the
+event, the claims API Gateway's JWT authorizer would hand the function for the payer's ID
+token (signed in once, with the population). Beside them, the requests the
 handler makes, timed alone from one client: a strongly consistent GetItem, the four-item
 TransactWriteItems, and the authorizer stub's GET.
 """
@@ -29,7 +31,7 @@ from typing import Any
 from benchmarks.common import HttpClient, Result, Say, aws_client, summary_ms
 from benchmarks.template import LAYER_TYPE, built, function_environment, layer_python_dir, logical_ids
 from benchmarks.throughput import RawLedger, function_durations_ms
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import Customer, WalletApi, gateway_claims
 from devstack.config import ROOT, LocalStack
 
 COUNT = 40
@@ -88,15 +90,22 @@ with open(os.environ["BENCH_OUT"], "w") as out:
 _WAITING = ("recv", "send", "connect", "select", "poll", "sleep", "getaddrinfo", "accept")
 
 
-def _event(payer: str, payee: str) -> dict[str, Any]:
+def _signed_event(payer: Customer) -> dict[str, Any]:
+    """The sample send_money event, as the gateway passes it for the payer's token."""
     event: dict[str, Any] = json.loads(EVENT.read_text())
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": gateway_claims(payer.token), "scopes": None}}
+    return event
+
+
+def _event(payer: Customer, payee: str) -> dict[str, Any]:
+    event = _signed_event(payer)
     event["headers"]["idempotency-key"] = str(uuid.uuid4())
-    event["body"] = json.dumps({"payer": payer, "payee": payee, "value": "1.00"})
+    event["body"] = json.dumps({"payer": payer.id, "payee": payee, "value": "1.00"})
     return event
 
 
 def _through(api: WalletApi, payer: Customer, payee: Customer, count: int) -> list[float]:
-    replies = [api.transfer(payer.id, payee.id) for _ in range(count)]
+    replies = [api.transfer(payer, payee.id) for _ in range(count)]
     failed = [reply.status for reply in replies if reply.status != 201]
     if failed:
         raise RuntimeError(f"transfers answered {failed}")
@@ -109,7 +118,7 @@ def _invoked(
     lambda_client = aws_client("lambda", endpoint)
     timings = []
     for _ in range(COUNT):
-        payload = json.dumps(_event(payer.id, payee.id)).encode()
+        payload = json.dumps(_event(payer, payee.id)).encode()
         started = time.perf_counter()
         answer = json.loads(
             lambda_client.invoke(FunctionName=function_name, Payload=payload)["Payload"].read()
@@ -142,7 +151,7 @@ def _in_process(
         "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
         "LAMBDA_TASK_ROOT": str(built(build_dir, FUNCTION)),
         "BENCH_SYS_PATH": json.dumps([str(built(build_dir, FUNCTION)), *layers]),
-        "BENCH_EVENT": EVENT.read_text(),
+        "BENCH_EVENT": json.dumps(_signed_event(payer)),
         "BENCH_PAIRS": json.dumps([[payer.id, payee.id]] * (WARM_UP + COUNT)),
     }
     with tempfile.TemporaryDirectory(prefix="bench-handler-") as scratch:

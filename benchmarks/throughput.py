@@ -76,8 +76,9 @@ class Measured:
 
 
 def api_transfers(
-    api: WalletApi, pairs: Sequence[tuple[str, str]], clients: int = CLIENTS, value: str = "1.00"
+    api: WalletApi, pairs: Sequence[tuple[Customer, str]], clients: int = CLIENTS, value: str = "1.00"
 ) -> Measured:
+    """Each pair is (the payer, whose token the transfer carries; the payee's id)."""
     started_at = time.time()
     run = run_concurrently(pairs, clients, lambda pair: api.transfer(pair[0], pair[1], value))
     ended_at = time.time()
@@ -86,8 +87,10 @@ def api_transfers(
     return Measured(len(pairs), run.seconds, dict(statuses), committed, started_at, ended_at)
 
 
-def spread_pairs(payers: Sequence[Customer], payees: Sequence[Customer], count: int) -> list[tuple[str, str]]:
-    return [(random.choice(payers).id, random.choice(payees).id) for _ in range(count)]
+def spread_pairs(
+    payers: Sequence[Customer], payees: Sequence[Customer], count: int
+) -> list[tuple[Customer, str]]:
+    return [(random.choice(payers), random.choice(payees).id) for _ in range(count)]
 
 
 def function_durations_ms(

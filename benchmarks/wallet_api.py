@@ -1,17 +1,25 @@
 """The wallet as a client sees it, over HTTP: customers, deposits, transfers, the e-mails sent.
 
 Every request is a real HTTP request to the deployed API (through the local pass-through
-gateway unless told otherwise); e-mails are read from ministack's SES capture endpoint.
+gateway unless told otherwise), with a bearer token: each customer is a person signed in to
+the stack's Cognito pool (``devstack.identities``) once, while the population is set up, and
+calls with its ID token; deposits come from the payment rail, with its access token and a
+reference of its own as Idempotency-Key. E-mails are read from ministack's SES capture
+endpoint (the app's only: Cognito's own sign-up codes are left out).
 """
 
+import base64
+import json
 import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from benchmarks.common import HttpClient, Pool, Reply, get_json, run_concurrently, wait_until
+from devstack.identities import VERIFICATION_MESSAGE, Cognito
 from tests.support.documents import new_cnpj, new_cpf
 
 SETUP_CLIENTS = 8
@@ -23,30 +31,60 @@ class Customer:
     id: str
     email: str
     type: str
+    token: str = field(repr=False, compare=False)
+    """The person's ID token: what every call of this customer carries."""
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def gateway_claims(token: str) -> dict[str, str]:
+    """The claims API Gateway's JWT authorizer hands the function for this token (its payload,
+    every value a string), for the benchmarks that invoke the function without the gateway."""
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return {name: value if isinstance(value, str) else json.dumps(value) for name, value in claims.items()}
 
 
 class WalletApi:
-    """The API at ``url``; ``aws_url`` is ministack (for its SES inbox).
+    """The API at ``url``; ``aws_url`` is ministack (for its SES inbox); ``cognito`` the stack's
+    user pool, where customers sign in and the payment rail gets its token.
 
     Counts the e-mails the pipeline owes (one per deposit, two per transfer: the payee's
     confirmation and the payer's receipt), so ``drain`` can wait until it has caught up.
     """
 
-    def __init__(self, url: str, aws_url: str, owed: "_Owed | None" = None) -> None:
+    def __init__(self, url: str, aws_url: str, cognito: Cognito, owed: "_Owed | None" = None) -> None:
         self.url = url
         self.aws_url = aws_url
+        self.cognito = cognito
         self._clients = Pool(lambda: HttpClient(url))
         self._owed = owed or _Owed()
 
     def with_url(self, url: str) -> "WalletApi":
         """The same stack reached at another address (e.g. execute-api without the gateway)."""
-        return WalletApi(url, self.aws_url, self._owed)
+        other = WalletApi(url, self.aws_url, self.cognito, self._owed)
+        if "rail_token" in self.__dict__:
+            other.__dict__["rail_token"] = self.rail_token
+        return other
+
+    @cached_property
+    def rail_token(self) -> str:
+        """The payment rail's access token (client credentials), fetched once."""
+        return self.cognito.rail_token()
 
     def call(
-        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
     ) -> Reply:
+        sent = {**(bearer(token) if token else {}), **(headers or {})}
         with self._clients.borrow() as client:
-            return client.call(method, path, body, headers)
+            return client.call(method, path, body, sent)
 
     def close(self) -> None:
         for client in self._clients.every():
@@ -55,58 +93,71 @@ class WalletApi:
     # ------------------------------------------------------------------ customers
 
     def register(self, customer_type: str = "individual") -> Customer:
+        """A person signs in (a verified user the administrator created: no e-mail is sent),
+        then registers as a customer with its token."""
         email = f"bench-{uuid.uuid4().hex[:16]}@example.com"
+        token = self.cognito.admin_customer_token(email)
         document = new_cnpj() if customer_type == "merchant" else new_cpf()
-        body = {"name": "Cliente Benchmark", "email": email, "document": document, "type": customer_type}
-        reply = self.call("POST", "/customers", body)
+        body = {"name": "Cliente Benchmark", "document": document, "type": customer_type}
+        reply = self.call("POST", "/customers", body, token=token)
         if reply.status != 201:
             raise RuntimeError(f"registration answered {reply.status}: {reply.body}")
-        return Customer(reply.body["id"], email, customer_type)
+        return Customer(reply.body["id"], email, customer_type, token)
 
     def register_many(self, count: int, customer_type: str = "individual") -> list[Customer]:
         run = run_concurrently(range(count), SETUP_CLIENTS, lambda _: self.register(customer_type))
-        self.wait_active([customer.id for customer in run.results])
+        self.wait_active(run.results)
         return run.results
 
-    def wait_active(self, customer_ids: Sequence[str], timeout_seconds: float = 120) -> None:
+    def wait_active(self, customers: Sequence[Customer], timeout_seconds: float = 120) -> None:
         """Until the sync has opened every account (customers are ``pending`` until then)."""
-        waiting = list(customer_ids)
+        waiting = list(customers)
 
         def still_pending() -> bool | None:
             nonlocal waiting
             statuses = run_concurrently(
-                waiting, SETUP_CLIENTS, lambda customer_id: (customer_id, self.status(customer_id))
+                waiting, SETUP_CLIENTS, lambda customer: (customer, self.status(customer))
             ).results
-            waiting = [customer_id for customer_id, status in statuses if status != "active"]
+            waiting = [customer for customer, status in statuses if status != "active"]
             return True if not waiting else None
 
         wait_until(still_pending, timeout_seconds, pause_seconds=0.5)
 
-    def status(self, customer_id: str) -> str:
-        reply = self.call("GET", f"/customers/{customer_id}")
+    def status(self, customer: Customer) -> str:
+        reply = self.call("GET", f"/customers/{customer.id}", token=customer.token)
         if reply.status != 200:
             raise RuntimeError(f"GET customer answered {reply.status}: {reply.body}")
         status: str = reply.body["status"]
         return status
 
     def deposit(self, customer_id: str, amount: str = FUNDING) -> None:
-        reply = self.call("POST", f"/customers/{customer_id}/deposits", {"amount": amount})
+        """Money from outside, reported by the payment rail with a reference of its own."""
+        reply = self.call(
+            "POST",
+            f"/customers/{customer_id}/deposits",
+            {"amount": amount},
+            {"Idempotency-Key": str(uuid.uuid4())},
+            token=self.rail_token,
+        )
         if reply.status != 201:
             raise RuntimeError(f"deposit answered {reply.status}: {reply.body}")
         self.owe_emails(1)
 
     def fund(self, customers: Sequence[Customer], amount: str = FUNDING) -> None:
+        self.rail_token  # noqa: B018 - fetched once, before the concurrent deposits
         run_concurrently(customers, SETUP_CLIENTS, lambda customer: self.deposit(customer.id, amount))
 
     # ------------------------------------------------------------------ money
 
-    def transfer(self, payer: str, payee: str, value: str = "1.00") -> Reply:
-        """POST /transfers as a careful client sends it: with an Idempotency-Key."""
+    def transfer(self, payer: Customer, payee: str, value: str = "1.00") -> Reply:
+        """POST /transfers as a careful client sends it: with the payer's token and an
+        Idempotency-Key."""
         reply = self.call(
             "POST",
             "/transfers",
-            {"payer": payer, "payee": payee, "value": value},
+            {"payer": payer.id, "payee": payee, "value": value},
             {"Idempotency-Key": str(uuid.uuid4())},
+            token=payer.token,
         )
         if reply.status == 201:
             self.owe_emails(2)
@@ -122,11 +173,16 @@ class WalletApi:
         return self._owed.total
 
     def emails(self) -> list[dict[str, Any]]:
-        """Every e-mail ministack's SES has accepted, in the order sent."""
+        """Every e-mail of the app ministack's SES has accepted, in the order sent."""
         sent: dict[str, list[dict[str, Any]]] = get_json(f"{self.aws_url}/_ministack/ses/messages")[
             "messages"
         ]
-        messages = [message for messages in sent.values() for message in messages]
+        messages = [
+            message
+            for messages in sent.values()
+            for message in messages
+            if message.get("Type") != VERIFICATION_MESSAGE
+        ]
         return sorted(messages, key=lambda message: float(message["Timestamp"]))
 
     def drain(self, timeout_seconds: float = 240) -> float:

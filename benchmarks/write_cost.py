@@ -301,7 +301,7 @@ def run(
     api.drain()
     marks = streams.high_water_marks()
     for number in range(transfers):
-        reply = api.transfer(payers[number % len(payers)].id, payees[number % len(payees)].id, "2.50")
+        reply = api.transfer(payers[number % len(payers)], payees[number % len(payees)].id, "2.50")
         if reply.status != 201:
             raise RuntimeError(f"transfer answered {reply.status}: {reply.body}")
     api.drain()

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from devstack.identities import VERIFICATION_MESSAGE
 from devstack.redrive import redrive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,11 +161,17 @@ class LocalAws:
             ses.create_email_identity(EmailIdentity=address)
 
     def emails(self) -> list[Email]:
-        """Every e-mail ministack's SES accepted, as (recipient, transaction, role)."""
+        """Every e-mail of the app ministack's SES accepted, as (recipient, transaction, role);
+        Cognito's own (sign-up codes) are not the app's."""
         url = f"{self.endpoint}/_ministack/ses/messages"
         with urllib.request.urlopen(url, timeout=30) as response:
             captured: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
-        return [_email(message) for messages in captured.values() for message in messages]
+        return [
+            _email(message)
+            for messages in captured.values()
+            for message in messages
+            if message.get("Type") != VERIFICATION_MESSAGE
+        ]
 
 
 def _email(message: dict[str, Any]) -> Email:

@@ -1,5 +1,7 @@
 """What must hold after a load run, read back over HTTP (and from ministack's SES capture).
 
+Each customer's balance and statement are read with its own token, as only it may.
+
 - money: every balance is what the clients were told (deposits + credits - debits of the
   201s), and the sum of balances is the sum of deposits, to the centavo;
 - statements: every committed transfer has exactly two entries (the payer's debit, the
@@ -21,8 +23,8 @@ from wallet.domain.money import parse_amount
 STATEMENT_PAGE = 100
 
 
-def balance(http: Http, customer_id: str) -> int:
-    reply = http.get(f"/customers/{customer_id}/balance")
+def balance(http: Http, customer: Customer) -> int:
+    reply = http.get(f"/customers/{customer.id}/balance", customer.token)
     assert reply.status == 200, reply
     return parse_amount(str(reply.body["balance"]))
 
@@ -34,9 +36,10 @@ class Money:
 
 
 def assert_balances_are_what_clients_were_told(
-    http: Http, expected: Mapping[str, int], deposited: int
+    http: Http, customers: Iterable[Customer], expected: Mapping[str, int], deposited: int
 ) -> Money:
-    actual = {customer_id: balance(http, customer_id) for customer_id in expected}
+    actual = {customer.id: balance(http, customer) for customer in customers}
+    assert set(actual) == set(expected), "the customers are not those of the books"
     wrong = {c: (actual[c], expected[c]) for c in expected if actual[c] != expected[c]}
     assert not wrong, f"balances (actual, expected) that differ: {wrong}"
     assert all(value >= 0 for value in actual.values()), actual
@@ -45,18 +48,18 @@ def assert_balances_are_what_clients_were_told(
     return Money(total, deposited)
 
 
-def statement(http: Http, customer_id: str) -> list[dict[str, str]]:
+def statement(http: Http, customer: Customer) -> list[dict[str, str]]:
     entries: list[dict[str, str]] = []
     cursor: str | None = None
     for _ in range(10_000):
         query = f"?limit={STATEMENT_PAGE}" + (f"&cursor={cursor}" if cursor else "")
-        reply = http.get(f"/customers/{customer_id}/transactions{query}")
+        reply = http.get(f"/customers/{customer.id}/transactions{query}", customer.token)
         assert reply.status == 200, reply
         entries.extend(reply.body["items"])
         cursor = reply.body.get("next_cursor")
         if not cursor:
             return entries
-    raise AssertionError(f"the statement of {customer_id} never ended")
+    raise AssertionError(f"the statement of {customer.id} never ended")
 
 
 def expected_entries(movements: Iterable[Movement]) -> Counter[tuple[str, str, str]]:
@@ -75,7 +78,7 @@ def assert_statements_hold_each_committed_transaction_once(
     """Exactly the committed transactions' entries, each once: a rejected one has none."""
     actual: Counter[tuple[str, str, str]] = Counter()
     for customer in customers:
-        for entry in statement(http, customer.id):
+        for entry in statement(http, customer):
             actual[(customer.id, entry["transaction_id"], entry["direction"])] += 1
     expected = expected_entries(committed.values())
     missing = expected - actual

@@ -3,6 +3,10 @@
 One keep-alive connection per thread (8 clients must not pay a TCP handshake per call).
 A call that gets no answer raises ``NoAnswer``: the caller decides whether that is an
 unknown outcome to retry with the same Idempotency-Key or one to resolve afterwards.
+
+Every call carries a bearer token: a customer's ID token (each customer is a person signed
+in to the stack's Cognito pool, by ``devstack.identities``) or, for deposits, the payment
+rail's access token. Tokens are obtained once, before any load starts.
 """
 
 import contextlib
@@ -12,10 +16,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.identities import Cognito
 from tests.support.documents import new_cnpj, new_cpf
 
 
@@ -35,6 +41,10 @@ class Reply:
         return code if isinstance(code, str) else None
 
 
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 class Http:
     def __init__(self, base_url: str, timeout_seconds: float = 30) -> None:
         parts = urlsplit(base_url)
@@ -45,10 +55,15 @@ class Http:
         self._local = threading.local()
 
     def call(
-        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
     ) -> Reply:
         data = None if body is None else json.dumps(body).encode()
-        sent_headers = {"content-type": "application/json", **(headers or {})}
+        sent_headers = {"content-type": "application/json", **bearer(token), **(headers or {})}
         connection = self._connection()
         try:
             connection.request(method, path, body=data, headers=sent_headers)
@@ -60,11 +75,13 @@ class Http:
             raise NoAnswer(f"{method} {path}: {type(error).__name__}: {error}") from error
         return _reply(response.status, dict(response.getheaders()), raw)
 
-    def get(self, path: str) -> Reply:
-        return self.call("GET", path)
+    def get(self, path: str, token: str | None) -> Reply:
+        return self.call("GET", path, token=token)
 
-    def post(self, path: str, body: object, headers: dict[str, str] | None = None) -> Reply:
-        return self.call("POST", path, body, headers)
+    def post(
+        self, path: str, body: object, token: str | None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        return self.call("POST", path, body, headers, token)
 
     def _connection(self) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
@@ -84,38 +101,65 @@ def _reply(status: int, headers: dict[str, str], raw: bytes) -> Reply:
 
 
 @dataclass(frozen=True)
+class Identities:
+    """The stack's Cognito pool: signed-in people, and the payment rail (its client id scopes
+    the deposits' Idempotency-Keys)."""
+
+    cognito: Cognito
+
+    @property
+    def rail_id(self) -> str:
+        return self.cognito.rail_client_id
+
+    @cached_property
+    def rail_token(self) -> str:
+        return self.cognito.rail_token()
+
+    def person(self, prefix: str = "rel") -> tuple[str, str]:
+        """A new verified person, signed in: (e-mail, ID token)."""
+        email = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+        return email, self.cognito.admin_customer_token(email)
+
+
+@dataclass(frozen=True)
 class Customer:
     id: str
     email: str
     type: str
+    token: str = field(repr=False, compare=False)
 
     @property
     def can_send(self) -> bool:
         return self.type == "individual"
 
 
-def register(http: Http, customer_type: str) -> Customer:
+def register(http: Http, identities: Identities, customer_type: str) -> Customer:
+    """A person signs in, then registers as a customer with its own token."""
     document = new_cnpj() if customer_type == "merchant" else new_cpf()
-    email = f"rel-{uuid.uuid4().hex[:12]}@example.com"
+    email, token = identities.person()
     reply = http.post(
-        "/customers",
-        {"name": "Cliente Confiável", "email": email, "document": document, "type": customer_type},
+        "/customers", {"name": "Cliente Confiável", "document": document, "type": customer_type}, token
     )
     assert reply.status == 201, reply
-    return Customer(reply.body["id"], reply.body["email"], customer_type)
+    assert reply.body["email"] == email, reply
+    return Customer(reply.body["id"], reply.body["email"], customer_type, token)
 
 
-def register_customers(http: Http, individuals: int, merchants: int) -> list[Customer]:
+def register_customers(
+    http: Http, identities: Identities, individuals: int, merchants: int
+) -> list[Customer]:
     kinds = ["individual"] * individuals + ["merchant"] * merchants
-    return [register(http, kind) for kind in kinds]
+    return [register(http, identities, kind) for kind in kinds]
 
 
 def wait_until_active(http: Http, customers: Iterable[Customer], timeout_seconds: float) -> None:
     """The sync opens each account a moment after registration; wait (bounded) for all of them."""
-    waiting = {customer.id for customer in customers}
+    waiting = list(customers)
     deadline = time.monotonic() + timeout_seconds
     while waiting and time.monotonic() < deadline:
-        waiting = {c for c in waiting if http.get(f"/customers/{c}").body.get("status") != "active"}
+        waiting = [
+            c for c in waiting if http.get(f"/customers/{c.id}", c.token).body.get("status") != "active"
+        ]
         if waiting:
             time.sleep(0.3)
-    assert not waiting, f"{len(waiting)} customer(s) never became active: {sorted(waiting)[:3]}"
+    assert not waiting, f"{len(waiting)} customer(s) never became active: {[c.id for c in waiting][:3]}"

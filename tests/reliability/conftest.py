@@ -21,11 +21,12 @@ import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import LocalStack
+from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
 from tests.reliability import figures
 from tests.reliability.aws import LocalAws
-from tests.reliability.client import Http
+from tests.reliability.client import Http, Identities
 from tests.reliability.form import FORM, FULL
 
 SWEEPER_GRACE_SECONDS = 1
@@ -37,6 +38,7 @@ class Deployed:
     running: RunningStack
     aws: LocalAws
     http: Http
+    identities: Identities
 
     @property
     def authorizer(self) -> AuthorizerStub:
@@ -70,7 +72,8 @@ def deployed() -> Iterator[Deployed]:
     with running_stack(config, None, print) as running:
         aws = LocalAws(config.endpoint, config.stack_name, running.outputs)
         tune_for_tests(aws)
-        yield Deployed(running, aws, Http(running.api_url))
+        identities = Identities(Cognito.of_local_stack(config.endpoint, running.outputs))
+        yield Deployed(running, aws, Http(running.api_url), identities)
 
 
 def pytest_report_header() -> str:

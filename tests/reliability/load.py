@@ -1,9 +1,10 @@
 """Load runs over HTTP: a plan of money movements, 8 client threads, and what they were told.
 
 Every movement carries an Idempotency-Key, so its transaction id is known before it is
-sent (``transaction_id_for``): a rejected transfer can be checked to have left nothing
-behind, and a call that got no answer can be retried with the same key (what a real
-client does) until it gets a definitive one.
+sent (``transaction_id_for``, keys being scoped by the caller): a rejected transfer can be
+checked to have left nothing behind, and a call that got no answer can be retried with the
+same key (what a real client does) until it gets a definitive one. A transfer is sent with
+its payer's token, a deposit with the payment rail's (its key is the rail's reference).
 """
 
 import random
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tests.reliability.client import Customer, Http, NoAnswer, Reply
+from tests.reliability.client import Customer, Http, Identities, NoAnswer, Reply
 from wallet.domain.ledger import TransactionKind, transaction_id_for
 from wallet.domain.money import format_amount
 
@@ -33,18 +34,21 @@ class Replay(StrEnum):
 
 @dataclass(frozen=True)
 class Movement:
-    """One planned POST: a transfer or a deposit, with its Idempotency-Key."""
+    """One planned POST: a transfer or a deposit, with its Idempotency-Key, sent by ``caller``
+    (the payer's customer id, or the payment rail's client id) with ``token``."""
 
     kind: TransactionKind
     key: str
+    caller: str
     payer: str | None
     payee: str
     amount: int
     replay: Replay = Replay.NONE
+    token: str = field(default="", repr=False, compare=False)
 
     @property
     def transaction_id(self) -> str:
-        return transaction_id_for(self.kind, self.key)
+        return transaction_id_for(self.kind, self.caller, self.key)
 
     @property
     def path(self) -> str:
@@ -58,8 +62,20 @@ class Movement:
         return {"payer": self.payer, "payee": self.payee, "value": value}
 
 
-def deposits(customers: Iterable[Customer], amount: int) -> list[Movement]:
-    return [Movement(TransactionKind.DEPOSIT, str(uuid.uuid4()), None, c.id, amount) for c in customers]
+def deposits(customers: Iterable[Customer], amount: int, rail: Identities) -> list[Movement]:
+    """Money from outside, reported by the payment rail: its reference is the Idempotency-Key."""
+    return [
+        Movement(
+            TransactionKind.DEPOSIT,
+            str(uuid.uuid4()),
+            rail.rail_id,
+            None,
+            c.id,
+            amount,
+            token=rail.rail_token,
+        )
+        for c in customers
+    ]
 
 
 def transfers(customers: Sequence[Customer], count: int, rng: random.Random) -> list[Movement]:
@@ -86,7 +102,8 @@ def _transfer(customers: Sequence[Customer], senders: Sequence[Customer], rng: r
     replay = (
         Replay.SAME_BODY if replay_roll < 0.05 else Replay.OTHER_BODY if replay_roll < 0.07 else Replay.NONE
     )
-    return Movement(TransactionKind.TRANSFER, str(uuid.uuid4()), payer.id, payee.id, amount, replay)
+    key = str(uuid.uuid4())
+    return Movement(TransactionKind.TRANSFER, key, payer.id, payer.id, payee.id, amount, replay, payer.token)
 
 
 @dataclass(frozen=True)
@@ -144,13 +161,15 @@ def is_definitive(reply: Reply) -> bool:
 
 
 def post_until_definitive(
-    http: Http, path: str, body: dict[str, str], key: str, max_attempts: int
+    http: Http, movement: Movement, body: dict[str, str], max_attempts: int
 ) -> tuple[Reply | None, int, int]:
     """POST with the Idempotency-Key until a definitive answer; (reply, attempts, unanswered calls)."""
     unanswered = 0
     for attempt in range(1, max_attempts + 1):
         try:
-            reply: Reply | None = http.post(path, body, {"Idempotency-Key": key})
+            reply: Reply | None = http.post(
+                movement.path, body, movement.token, {"Idempotency-Key": movement.key}
+            )
         except NoAnswer:
             reply = None
         if reply is not None and is_definitive(reply):
@@ -161,7 +180,7 @@ def post_until_definitive(
 
 
 def send(http: Http, movement: Movement, max_attempts: int) -> tuple[Reply | None, int, int]:
-    return post_until_definitive(http, movement.path, movement.body(), movement.key, max_attempts)
+    return post_until_definitive(http, movement, movement.body(), max_attempts)
 
 
 def check_replay(http: Http, movement: Movement, original: Reply, max_attempts: int) -> ReplayCheck | None:
@@ -169,9 +188,7 @@ def check_replay(http: Http, movement: Movement, original: Reply, max_attempts: 
     if movement.replay is Replay.NONE:
         return None
     amount = movement.amount if movement.replay is Replay.SAME_BODY else movement.amount + 1
-    again, _, _ = post_until_definitive(
-        http, movement.path, movement.body(amount), movement.key, max_attempts
-    )
+    again, _, _ = post_until_definitive(http, movement, movement.body(amount), max_attempts)
     if again is None:
         return ReplayCheck(movement.replay, False, "no definitive answer")
     if movement.replay is Replay.SAME_BODY:
@@ -245,13 +262,13 @@ class Books:
             target[outcome.movement.transaction_id] = outcome.movement
         return cls(committed, rejected, unknown)
 
-    def resolved(self, exists: Callable[[str], bool | None]) -> "Books":
+    def resolved(self, exists: Callable[[Movement], bool | None]) -> "Books":
         """Settle the unknown outcomes by asking whether their transaction exists (None: the
         question got no clear answer either, and the outcome stays unknown)."""
         committed, rejected = dict(self.committed), dict(self.rejected)
         unknown: dict[str, Movement] = {}
         for transaction_id, movement in self.unknown.items():
-            found = exists(transaction_id)
+            found = exists(movement)
             target = unknown if found is None else committed if found else rejected
             target[transaction_id] = movement
         return Books(committed, rejected, unknown)

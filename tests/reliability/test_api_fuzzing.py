@@ -3,7 +3,11 @@
 Every operation of the spec is fuzzed over HTTP through the local API gateway, with data
 that fits the spec (positive) and data that does not (negative), once with random ids
 (mostly 404s) and once with ids that exist (a funded customer, a payee, a transfer), so
-that the success paths are reached too (registrations get a valid CPF and a fresh e-mail). Each response goes through schemathesis' checks:
+that the success paths are reached too (registrations get a valid CPF and a person of their
+own). Every request carries a valid token, so that it passes API Gateway's JWT authorizer and
+reaches the function: the known payer's ID token, the payment rail's access token for
+deposits, and for each registration with known parties a person freshly signed in (all
+signed in before the fuzzing starts). Each response goes through schemathesis' checks:
 ``not_a_server_error`` (no 5xx) and conformance (the status code, content type, body
 schema and headers are those the spec documents). One fuzzing pass feeds every test below.
 """
@@ -35,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.reliability import figures
-from tests.reliability.client import Http, register, wait_until_active
+from tests.reliability.client import Http, Identities, bearer, register, wait_until_active
 from tests.reliability.conftest import Deployed
 from tests.reliability.form import FORM
 from tests.support.documents import new_cpf
@@ -46,6 +50,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_sec
 
 OPERATIONS = (
     "POST /customers",
+    "GET /customers/me",
     "GET /customers/{customer_id}",
     "GET /customers/{customer_id}/balance",
     "GET /customers/{customer_id}/transactions",
@@ -62,17 +67,54 @@ CONFORMANCE: tuple[CheckFunction, ...] = (
 _EXAMPLES_KEPT = 3
 
 
+DEPOSITS = "/customers/{customer_id}/deposits"
+
+
 @dataclass(frozen=True)
 class Known:
-    """Ids that exist, so that fuzzed requests reach the success paths."""
+    """Ids that exist, so that fuzzed requests reach the success paths, and the tokens that
+    may use them: the payer's (it owns them) and the payment rail's."""
 
     payer: str
     payee: str
     transaction: str
+    payer_token: str
+    rail_token: str
 
     def path_parameters(self, path: str) -> dict[str, str]:
         parameters = {"customer_id": self.payer, "transaction_id": self.transaction}
         return {name: value for name, value in parameters.items() if "{" + name + "}" in path}
+
+    def token_for(self, path: str) -> str:
+        return self.rail_token if path == DEPOSITS else self.payer_token
+
+
+class Bearer(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers.update(bearer(self.token))
+        return request
+
+
+@dataclass
+class People:
+    """People signed in ahead, each to register once; more are signed in if they run out."""
+
+    identities: Identities
+    ready: list[str] = field(default_factory=list)
+    late: int = 0
+
+    def sign_in(self, count: int) -> "People":
+        self.ready.extend(self.identities.person("fuzz")[1] for _ in range(count))
+        return self
+
+    def take(self) -> str:
+        if self.ready:
+            return self.ready.pop()
+        self.late += 1
+        return self.identities.person("fuzz")[1]
 
 
 @dataclass(frozen=True)
@@ -102,13 +144,26 @@ class Report:
         return {name: found for name, found in self.examples.items() if name in names}
 
 
-def known_ids(http: Http) -> Known:
-    payer, payee = register(http, "individual"), register(http, "individual")
+def known_ids(http: Http, identities: Identities) -> Known:
+    payer, payee = register(http, identities, "individual"), register(http, identities, "individual")
     wait_until_active(http, [payer, payee], 60)
-    assert http.post(f"/customers/{payer.id}/deposits", {"amount": "100000.00"}).status == 201
-    sent = http.post("/transfers", {"payer": payer.id, "payee": payee.id, "value": "1.00"})
+    rail = identities.rail_token
+    funded = http.post(
+        f"/customers/{payer.id}/deposits",
+        {"amount": "100000.00"},
+        rail,
+        {"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert funded.status == 201, funded
+    sent = http.post("/transfers", {"payer": payer.id, "payee": payee.id, "value": "1.00"}, payer.token)
     assert sent.status == 201, sent
-    return Known(payer.id, payee.id, sent.body["id"])
+    return Known(payer.id, payee.id, sent.body["id"], payer.token, rail)
+
+
+def registrations_with_known_parties(examples: int) -> int:
+    """How many registrations ``fuzz_operation`` sends with a person of their own, at most
+    (explicit examples of the spec aside)."""
+    return examples + max(1, examples // 2)
 
 
 def check_response(case: Case, response: Any, report: Report) -> None:
@@ -147,40 +202,59 @@ def run_cases(strategy: SearchStrategy[Case], examples: int, send: Callable[[Cas
 
 
 def with_known_parties(case: Case, known: Known) -> Case:
-    """Transfers between the known customers; registrations with a valid, unused CPF and e-mail."""
+    """Transfers between the known customers; registrations with a valid, unused CPF (the
+    e-mail is the token's)."""
     if not isinstance(case.body, dict):
         return case
     if case.path == "/transfers":
         case.body = {**case.body, "payer": known.payer, "payee": known.payee}
     elif case.path == "/customers":
-        case.body = {**case.body, "document": new_cpf(), "email": f"fuzz-{uuid.uuid4().hex[:12]}@example.com"}
+        case.body = {**case.body, "document": new_cpf()}
     return case
 
 
 def fuzz_operation(
-    operation: APIOperation[Any, Any, Any, Any], base_url: str, known: Known, session: requests.Session
+    operation: APIOperation[Any, Any, Any, Any],
+    base_url: str,
+    known: Known,
+    people: People,
+    session: requests.Session,
 ) -> Report:
+    """The generated token is replaced by a valid one: the known payer's (a registration with
+    known parties: a new person's), or the rail's for deposits. It goes as the session's auth,
+    which requests applies last: a negative case that dropped the header gets it back too."""
     report = Report()
 
-    def send(case: Case) -> None:
-        check_response(case, case.call(base_url=base_url, session=session), report)
+    def sender(token: Callable[[], str]) -> Callable[[Case], None]:
+        def send(case: Case) -> None:
+            session.auth = Bearer(token())
+            check_response(case, case.call(base_url=base_url, session=session), report)
 
+        return send
+
+    own = sender(lambda: known.token_for(operation.path))
     fixed = known.path_parameters(operation.path)
     takes_ids = bool(fixed) or operation.path in {"/transfers", "/customers"}
+    with_known = sender(people.take) if operation.path == "/customers" else own
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         examples = FORM.fuzz_examples if mode is GenerationMode.POSITIVE else max(1, FORM.fuzz_examples // 2)
-        run_cases(operation.as_strategy(generation_mode=mode), examples, send)
+        run_cases(operation.as_strategy(generation_mode=mode), examples, own)
         if takes_ids:
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed or None)
-            run_cases(strategy.map(lambda case: with_known_parties(case, known)), examples, send)
+            run_cases(strategy.map(lambda case: with_known_parties(case, known)), examples, with_known)
     return report
 
 
 @pytest.fixture(scope="module")
-def fuzzed(deployed: Deployed) -> dict[str, Report]:
+def known(deployed: Deployed) -> Known:
+    return known_ids(deployed.http, deployed.identities)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(deployed: Deployed, known: Known) -> dict[str, Report]:
     base_url = deployed.http.base_url
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    known = known_ids(deployed.http)
+    people = People(deployed.identities).sign_in(registrations_with_known_parties(FORM.fuzz_examples))
     started = time.monotonic()
     reports: dict[str, Report] = {}
     with requests.Session() as session:
@@ -188,7 +262,7 @@ def fuzzed(deployed: Deployed) -> dict[str, Report]:
             assert isinstance(result, Ok), result
             operation = result.ok()
             reports[f"{operation.method.upper()} {operation.path}"] = fuzz_operation(
-                operation, base_url, known, session
+                operation, base_url, known, people, session
             )
     seconds = time.monotonic() - started
     figures.record(
@@ -199,6 +273,7 @@ def fuzzed(deployed: Deployed) -> dict[str, Report]:
         requests_per_operation={label: r.requests for label, r in reports.items()},
         statuses={label: dict(sorted(r.statuses.items())) for label, r in reports.items()},
         failing_checks={label: dict(r.failures) for label, r in reports.items() if r.failures},
+        people_signed_in_on_the_spot=people.late,
     )
     return reports
 
@@ -219,6 +294,12 @@ def test_the_fuzzer_sent_enough_requests(fuzzed: dict[str, Report]) -> None:
     assert sum(r.requests for r in fuzzed.values()) >= FORM.fuzz_requests_at_least
 
 
+def test_every_request_passed_the_gateways_jwt_authorizer(fuzzed: dict[str, Report]) -> None:
+    """A valid token went with each: none was turned away (401) before reaching its function."""
+    refused = {label: r.statuses[401] for label, r in fuzzed.items() if r.statuses[401]}
+    assert not refused, refused
+
+
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_no_generated_request_gets_a_server_error(fuzzed: dict[str, Report], operation: str) -> None:
     found = fuzzed[operation].failed((not_a_server_error,))
@@ -232,7 +313,10 @@ def test_every_response_is_one_the_spec_documents(fuzzed: dict[str, Report], ope
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"])
-def test_a_method_outside_the_spec_is_a_4xx_not_a_server_error(deployed: Deployed, method: str) -> None:
-    """What schemathesis' CLI coverage phase (``st run``) sends besides the documented operations."""
-    answer = deployed.http.call(method, "/transfers")
+def test_a_method_outside_the_spec_is_a_4xx_not_a_server_error(
+    deployed: Deployed, known: Known, method: str
+) -> None:
+    """What schemathesis' CLI coverage phase (``st run``) sends besides the documented operations
+    (with a customer's token: it reaches the function)."""
+    answer = deployed.http.call(method, "/transfers", token=known.payer_token)
     assert 400 <= answer.status < 500, answer

@@ -50,13 +50,14 @@ from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import LocalStack
 from devstack.deploy import deploy, verify
 from devstack.gateway import Gateway
+from devstack.identities import Cognito
 from devstack.processes import Server
 from devstack.stack import start_ministack
 from tests.conftest import Tables
 from tests.reliability import figures
 from tests.reliability.aws import Email, LocalAws, wait_for
 from tests.reliability.checks import assert_statements_hold_each_committed_transaction_once
-from tests.reliability.client import Customer, Http, register_customers, wait_until_active
+from tests.reliability.client import Customer, Http, Identities, register_customers, wait_until_active
 from tests.reliability.conftest import new_config, tune_for_tests
 from tests.reliability.crashes import stat_fields
 from tests.reliability.figures import Stopwatch
@@ -125,6 +126,7 @@ class CrashableStack:
     ministack: Server
     aws: LocalAws
     http: Http
+    identities: Identities
     events: dict[str, float] = field(default_factory=dict)
 
     def graceful_restart(self) -> None:
@@ -157,7 +159,8 @@ def crashable_stack(config: LocalStack, state_dir: Path) -> Iterator[CrashableSt
             gateway = Gateway(config.api_port, execute_api, authorizer.url).start()
             aws = LocalAws(config.endpoint, config.stack_name, outputs)
             tune_for_tests(aws, VISIBILITY_TIMEOUT_SECONDS)
-            stack = CrashableStack(config, state_dir, ministack, aws, Http(gateway.url))
+            identities = Identities(Cognito.of_local_stack(config.endpoint, outputs))
+            stack = CrashableStack(config, state_dir, ministack, aws, Http(gateway.url), identities)
             yield stack
         finally:
             if gateway is not None:
@@ -287,9 +290,11 @@ def crash_mid_load(stack: CrashableStack) -> Crash:
     half-way through."""
     seed = random.randrange(2**32)
     rng = random.Random(seed)
-    customers = register_customers(stack.http, FORM.crash_customers, 0)
+    customers = register_customers(stack.http, stack.identities, FORM.crash_customers, 0)
     wait_until_active(stack.http, customers, 60)
-    funding = run_clients(stack.http, deposits(customers, INITIAL_DEPOSIT), clients=FORM.crash_clients)
+    funding = run_clients(
+        stack.http, deposits(customers, INITIAL_DEPOSIT, stack.identities), clients=FORM.crash_clients
+    )
     assert all(o.committed for o in funding.outcomes), funding.statuses()
     movements = transfers(customers, FORM.crash_transfers, rng)
     first, rest = movements[: len(movements) // 3], movements[len(movements) // 3 :]

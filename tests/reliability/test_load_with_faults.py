@@ -10,7 +10,9 @@
 
 After the pipeline drains: balances to the centavo, exactly two statement entries per
 committed transfer, exactly one payee e-mail (and one payer receipt) per committed
-transfer, nothing at all for a rejected one.
+transfer, nothing at all for a rejected one. Every customer is a person signed in to the
+stack's Cognito pool before the load starts; its transfers and reads carry its ID token,
+the deposits the payment rail's access token.
 """
 
 import math
@@ -30,7 +32,7 @@ from tests.reliability.checks import (
     assert_statements_hold_each_committed_transaction_once,
     expected_emails,
 )
-from tests.reliability.client import Customer, Http, register_customers, wait_until_active
+from tests.reliability.client import Customer, Http, Identities, register_customers, wait_until_active
 from tests.reliability.conftest import Deployed
 from tests.reliability.crashes import WorkerKiller, workers_of
 from tests.reliability.figures import Stopwatch
@@ -87,33 +89,41 @@ def ses_refusing(aws: LocalAws, accepted: list[Customer]) -> Iterator[None]:
         aws.ses_sandbox(on=False)
 
 
-def open_funded_accounts(http: Http, individuals: int, merchants: int) -> tuple[list[Customer], LoadRun]:
-    customers = register_customers(http, individuals, merchants)
+def open_funded_accounts(
+    http: Http, identities: Identities, individuals: int, merchants: int
+) -> tuple[list[Customer], LoadRun]:
+    customers = register_customers(http, identities, individuals, merchants)
     wait_until_active(http, customers, ACTIVATION_TIMEOUT_SECONDS)
-    funding = run_clients(http, deposits(customers, INITIAL_DEPOSIT))
+    funding = run_clients(http, deposits(customers, INITIAL_DEPOSIT, identities))
     assert all(outcome.committed for outcome in funding.outcomes), funding.statuses()
     return customers, funding
 
 
-def settled_books(http: Http, *runs: LoadRun) -> Books:
-    """The books of the runs, unknown outcomes settled by reading the transaction back."""
+def settled_books(http: Http, customers: list[Customer], *runs: LoadRun) -> Books:
+    """The books of the runs, unknown outcomes settled by reading the transaction back, as
+    its payer (or, for a deposit, its payee) may."""
+    token_of = {customer.id: customer.token for customer in customers}
     books = Books.of(outcome for run in runs for outcome in run.outcomes)
-    return books.resolved(lambda transaction_id: _exists(http, transaction_id))
+    return books.resolved(
+        lambda movement: _exists(http, movement, token_of[movement.payer or movement.payee])
+    )
 
 
-def _exists(http: Http, transaction_id: str) -> bool | None:
-    status = http.get(f"/transfers/{transaction_id}").status
+def _exists(http: Http, movement: Movement, token: str) -> bool | None:
+    status = http.get(f"/transfers/{movement.transaction_id}", token).status
     return {200: True, 404: False}.get(status)
 
 
 def assert_rejected_transfers_left_no_transaction(http: Http, rejected: dict[str, Movement]) -> None:
-    found = [t for t in rejected if http.get(f"/transfers/{t}").status != 404]
+    found = [t for t, m in rejected.items() if http.get(f"/transfers/{t}", m.token).status != 404]
     assert not found, f"rejected transfers that exist anyway: {found[:3]}"
 
 
 def assert_the_books_hold(deployed: Deployed, customers: list[Customer], books: Books) -> dict[str, int]:
     http = deployed.http
-    money = assert_balances_are_what_clients_were_told(http, books.balances(customers), books.deposited)
+    money = assert_balances_are_what_clients_were_told(
+        http, customers, books.balances(customers), books.deposited
+    )
     entries = assert_statements_hold_each_committed_transaction_once(http, customers, books.committed)
     emails = assert_one_email_per_notification(
         deployed.aws.emails(), customers, books.committed, books.rejected
@@ -133,7 +143,9 @@ def test_load_with_authorizer_and_ses_faults_keeps_the_books_and_emails_once(dep
     dlq_before = aws.queue_depth("NotificationsDLQUrl")
     seed = random.randrange(2**32)
     rng = random.Random(seed)
-    customers, funding = open_funded_accounts(http, FORM.load_customers, FORM.load_merchants)
+    customers, funding = open_funded_accounts(
+        http, deployed.identities, FORM.load_customers, FORM.load_merchants
+    )
     refused = rng.sample(customers, math.ceil(len(customers) * SES_REFUSED_SHARE))
     accepted = [c for c in customers if c not in refused]
     tally = AuthorizerTally(deployed.authorizer)
@@ -145,7 +157,7 @@ def test_load_with_authorizer_and_ses_faults_keeps_the_books_and_emails_once(dep
         watch.lap("setup")
         with authorizer_failing(http, AUTHORIZER_ERROR_RATE):
             load = run_clients(http, transfers(customers, FORM.load_transfers, rng))
-        books = settled_books(http, funding, load)
+        books = settled_books(http, customers, funding, load)
         watch.lap("load")
         faulty_drain = aws.wait_until_idle(FORM.drain_timeout_seconds)
         watch.lap("drain_with_ses_refusing")
@@ -213,7 +225,9 @@ def test_killing_lambda_workers_mid_load_loses_nothing(deployed: Deployed) -> No
     http, aws, watch = deployed.http, deployed.aws, Stopwatch()
     seed = random.randrange(2**32)
     rng = random.Random(seed)
-    customers, funding = open_funded_accounts(http, FORM.load_customers // 2, FORM.load_merchants // 2)
+    customers, funding = open_funded_accounts(
+        http, deployed.identities, FORM.load_customers // 2, FORM.load_merchants // 2
+    )
     victims = [aws.resources["SendMoneyFunction"], aws.resources["SyncFunction"]]
     # Warm workers first: the killer only kills workers that finished starting (see WorkerKiller).
     warm_up = run_clients(http, transfers(customers, 16, rng))
@@ -224,7 +238,7 @@ def test_killing_lambda_workers_mid_load_loses_nothing(deployed: Deployed) -> No
     killer = WorkerKiller(deployed.ministack_pid, victims, KILL_INTERVAL_SECONDS, rng, WARM_AFTER_SECONDS)
     with killer:
         load = run_clients(http, transfers(customers, FORM.worker_kill_transfers, rng))
-    books = settled_books(http, funding, warm_up, load)
+    books = settled_books(http, customers, funding, warm_up, load)
     watch.lap("load")
     # Stream retries may have given up on a batch: whatever stays pending is the sweeper's.
     settled = wait_for(aws.backlog, lambda b: b["queued_emails"] == 0, FORM.drain_timeout_seconds)
