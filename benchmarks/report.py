@@ -381,20 +381,22 @@ def _cold_start(d: Doc) -> str:
     profile = ", ".join(f"{name} {ms:.0f}" for name, ms in cs["import_profile_of_worst_ms"].items())
     return f"""## Cold start: `cold_start_vs_boto3`
 
-Each sample is a fresh interpreter (Python {cs["python"]}) with the function's built folder
-and the layer's `python/` first on `sys.path` (Lambda's `/var/task` and `/opt/python`), the
-environment the template gives the function (stand-in values; the endpoint is a closed
+Each sample is a fresh interpreter (Python {cs["python"]}, without site-packages) whose
+`sys.path` is Lambda's: the function's built folder (`/var/task`), the layer's `python/`
+(`/opt/python`), the runtime's packages (`/var/runtime`: boto3 and what it requires, linked
+from the venv) and the standard library; nothing else the venv holds is importable. It has
+the environment the template gives the function (stand-in values; the endpoint is a closed
 port) and Lambda's own variables; it imports the handler module (which builds the routers,
 the resolver or the batch processor at module level) and checks the handler is callable.
-The baseline is a fresh interpreter importing boto3 alone. The ratio is on the CPU time the
+The baseline is the same interpreter importing boto3 alone. The ratio is on the CPU time the
 whole process used (interpreter start-up included), median of {cs["repeats"]} runs taken
 round-robin over the targets: an import is single-threaded and CPU-bound, so on an idle core
 that is its wall time, and it does not grow when other work shares the machine; the wall
-time of each process is beside it. **As shipped** is the headline: `sam build` ships no
-`.pyc` and Lambda's code folders are read-only, so every cold start compiles every module it
-imports from the layer (`PYTHONDONTWRITEBYTECODE=1` here); boto3 comes with its `.pyc`, as
-the runtime's does. **Precompiled** ({cs["precompiled_repeats"]} runs each, after one that
-compiles) uses a warm `PYTHONPYCACHEPREFIX`: what a build that ships bytecode gives. An
+time of each process is beside it. **As shipped** is the headline: the build as it is,
+read-only like Lambda's code folders (`PYTHONDONTWRITEBYTECODE=1` here), so whatever the
+build did not compile is compiled on every cold start; boto3 comes with its `.pyc`, as the
+runtime's does. **Precompiled** ({cs["precompiled_repeats"]} runs each, after one that
+compiles) uses a warm `PYTHONPYCACHEPREFIX`: everything compiled. An
 interpreter that imports nothing takes {cs["interpreter_only_ms"]} ms (wall).
 
 | target | as shipped CPU ms | ratio | wall ms | wall ratio | precompiled CPU ms | ratio | import ms (in-process) | peak RSS MB | modules |
