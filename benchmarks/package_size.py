@@ -80,6 +80,7 @@ def run(build_dir: Path, say: Say) -> Result:
             "zipped_mb": round(zipped / MB, 3),
             "python_files": sum(1 for path in files if path.suffix == ".py"),
             "pyc_files": sum(1 for path in files if path.suffix == ".pyc"),
+            "pyc_mb": round(sum(path.stat().st_size for path in files if path.suffix == ".pyc") / MB, 3),
         }
         result.figures[f"package_mb.{logical_id}"] = round(unzipped / MB, 4)
         say(f"  {logical_id}: {unzipped / MB:.3f} MB unzipped, {zipped / MB:.3f} MB zipped")

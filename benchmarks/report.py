@@ -143,7 +143,8 @@ def _figures(d: Doc) -> str:
             f"**{f['cold_start_vs_boto3']}**",
             f"worst function ({cs['worst']}): a fresh process loading its handler, "
             f"{_n(cs['as_shipped'][cs['worst']]['cpu_ms_median'], 0)} ms of CPU, / a fresh process importing boto3, "
-            f"{_n(cs['as_shipped']['boto3']['cpu_ms_median'], 0)} ms (as shipped: no .pyc)",
+            f"{_n(cs['as_shipped']['boto3']['cpu_ms_median'], 0)} ms "
+            f"(as shipped: {_layer_bytecode(d)})",
         ),
         *[
             (
@@ -157,7 +158,7 @@ def _figures(d: Doc) -> str:
         (
             "cold_start_precompiled_vs_boto3",
             str(f["cold_start_precompiled_vs_boto3"]),
-            f"worst function with .pyc available ({cs['worst_precompiled']}): what shipping bytecode would give",
+            f"worst function ({cs['worst_precompiled']}) with every module it imports compiled beforehand",
         ),
         *[
             (
@@ -227,6 +228,12 @@ def _functions(d: Doc) -> list[str]:
 
 def _layers(d: Doc) -> list[str]:
     return sorted(d["raw"]["package_size"]["runtime_provided_in_layer_mb"])
+
+
+def _layer_bytecode(d: Doc) -> str:
+    sizes = d["raw"]["package_size"]["sizes"]
+    pyc = sum(sizes[layer]["pyc_files"] for layer in _layers(d))
+    return f"the layer ships {pyc:,} .pyc" if pyc else "no .pyc"
 
 
 # ---------------------------------------------------------------------------- details
@@ -381,20 +388,22 @@ def _cold_start(d: Doc) -> str:
     profile = ", ".join(f"{name} {ms:.0f}" for name, ms in cs["import_profile_of_worst_ms"].items())
     return f"""## Cold start: `cold_start_vs_boto3`
 
-Each sample is a fresh interpreter (Python {cs["python"]}) with the function's built folder
-and the layer's `python/` first on `sys.path` (Lambda's `/var/task` and `/opt/python`), the
-environment the template gives the function (stand-in values; the endpoint is a closed
+Each sample is a fresh interpreter (Python {cs["python"]}, without site-packages) whose
+`sys.path` is Lambda's: the function's built folder (`/var/task`), the layer's `python/`
+(`/opt/python`), the runtime's packages (`/var/runtime`: boto3 and what it requires, linked
+from the venv) and the standard library; nothing else the venv holds is importable. It has
+the environment the template gives the function (stand-in values; the endpoint is a closed
 port) and Lambda's own variables; it imports the handler module (which builds the routers,
 the resolver or the batch processor at module level) and checks the handler is callable.
-The baseline is a fresh interpreter importing boto3 alone. The ratio is on the CPU time the
+The baseline is the same interpreter importing boto3 alone. The ratio is on the CPU time the
 whole process used (interpreter start-up included), median of {cs["repeats"]} runs taken
 round-robin over the targets: an import is single-threaded and CPU-bound, so on an idle core
 that is its wall time, and it does not grow when other work shares the machine; the wall
-time of each process is beside it. **As shipped** is the headline: `sam build` ships no
-`.pyc` and Lambda's code folders are read-only, so every cold start compiles every module it
-imports from the layer (`PYTHONDONTWRITEBYTECODE=1` here); boto3 comes with its `.pyc`, as
-the runtime's does. **Precompiled** ({cs["precompiled_repeats"]} runs each, after one that
-compiles) uses a warm `PYTHONPYCACHEPREFIX`: what a build that ships bytecode gives. An
+time of each process is beside it. **As shipped** is the headline: the build as it is,
+read-only like Lambda's code folders (`PYTHONDONTWRITEBYTECODE=1` here), so whatever the
+build did not compile is compiled on every cold start; boto3 comes with its `.pyc`, as the
+runtime's does. **Precompiled** ({cs["precompiled_repeats"]} runs each, after one that
+compiles) uses a warm `PYTHONPYCACHEPREFIX`: everything compiled. An
 interpreter that imports nothing takes {cs["interpreter_only_ms"]} ms (wall).
 
 | target | as shipped CPU ms | ratio | wall ms | wall ratio | precompiled CPU ms | ratio | import ms (in-process) | peak RSS MB | modules |
@@ -425,13 +434,37 @@ for the layer: unzipped bytes, and the deflated zip `sam deploy` uploads. Lambda
 | --- | --- | --- | --- | --- | --- |
 {rows}
 
-Largest entries of the layer (MB unzipped): {largest}. Of its
-{ps["sizes"][layer]["unzipped_mb"]} MB, {ps["runtime_provided_in_layer_mb"][layer]} MB are
-packages the python3.13 runtime already provides (boto3's botocore, s3transfer, jmespath,
-dateutil, urllib3, six); the layer's botocore is {", ".join(ps["botocore_in_layer"][layer])},
-the one beside boto3 here is {ps["botocore_beside_boto3_here"]}. The biggest function with
-its layer is {ps["biggest_function_with_layers_unzipped_mb"]} MB unzipped.
+Largest entries of the layer (MB unzipped): {largest}. {_runtime_provided_sentence(d, layer)}
+{_bytecode_sentence(d, layer)} The biggest function with its layer is
+{ps["biggest_function_with_layers_unzipped_mb"]} MB unzipped.
 """
+
+
+def _runtime_provided_sentence(d: Doc, layer: str) -> str:
+    ps = d["raw"]["package_size"]
+    provided = ps["runtime_provided_in_layer_mb"][layer]
+    if not provided:
+        return (
+            "None of it is what the python3.13 runtime already provides (boto3, botocore, s3transfer, "
+            "jmespath, dateutil, urllib3, six): the layer's Makefile leaves them out, and the functions "
+            f"use the runtime's (botocore {ps['botocore_beside_boto3_here']} stands in for it here)."
+        )
+    return (
+        f"Of its {ps['sizes'][layer]['unzipped_mb']} MB, {provided} MB are packages the python3.13 runtime "
+        "already provides (boto3's botocore, s3transfer, jmespath, dateutil, urllib3, six); the layer's "
+        f"botocore is {', '.join(ps['botocore_in_layer'][layer]) or 'not there'}, the one beside boto3 here "
+        f"is {ps['botocore_beside_boto3_here']}."
+    )
+
+
+def _bytecode_sentence(d: Doc, layer: str) -> str:
+    size = d["raw"]["package_size"]["sizes"][layer]
+    if not size["pyc_files"]:
+        return "It holds no bytecode: every cold start compiles what it imports from it."
+    return (
+        f"{size['pyc_mb']} MB of it are the {size['pyc_files']:,} .pyc its Makefile compiles (Lambda's "
+        "/opt is read-only, so a cold start could not keep what it compiled)."
+    )
 
 
 def _write_cost(d: Doc) -> str:
@@ -685,32 +718,50 @@ def _why_cold_start(d: Doc) -> str:
     top = ", ".join(f"{name} {ms:.0f} ms" for name, ms in list(profile.items())[:6])
     ps = d["raw"]["package_size"]
     layer = _layers(d)[0]
+    shipped_pyc = ps["sizes"][layer]["pyc_files"] > 0
+    provided = ps["runtime_provided_in_layer_mb"][layer]
     spread = [shipped[name]["vs_boto3"] for name in _functions(d)]
+    compiling = (
+        f"The layer ships its bytecode, so a cold start compiles nothing: as shipped and precompiled "
+        f"({d['figures']['cold_start_precompiled_vs_boto3']}) differ only by the noise of the machine."
+        if shipped_pyc
+        else f"As shipped none of the layer's modules come compiled: {worst} uses "
+        f"{shipped[worst]['cpu_ms_median']} ms of CPU as shipped and {precompiled[worst]['cpu_ms_median']} ms "
+        f"with bytecode available, so compiling is {_pct(compile_share, 1)} of its cold start."
+    )
+    improvements = []
+    if not shipped_pyc:
+        improvements.append(
+            "- Ship bytecode: compile the layer at build time (`python -m compileall` over the built\n"
+            "  `python/` folder, as layers/wallet/Makefile does). Measured here: the worst ratio becomes "
+            f"{d['figures']['cold_start_precompiled_vs_boto3']}."
+        )
+    if provided:
+        improvements.append(
+            "- Leave out of the layer what the runtime provides (botocore and what it brings, pulled in by\n"
+            "  PynamoDB and the X-Ray SDK): the runtime's copy is precompiled, and the layer shrinks by\n"
+            f"  {provided} MB (see package size)."
+        )
+    improvements += [
+        "- Load fewer libraries: after botocore (which boto3 loads too), the largest imports are the\n"
+        "  Tracer's X-Ray SDK (with wrapt and asyncio), Powertools' event handler (it imports every\n"
+        "  resolver and event class it has) and pydantic. Tracing, validation and the resolver are\n"
+        "  the app's choices; importing them on the first request instead would only move the time,\n"
+        "  as Lambda counts the first request into the cold start.",
+        "- On AWS, provisioned concurrency (or SnapStart for Python) hides what is left for the API\n"
+        "  functions; the pipeline functions' cold starts are invisible to clients.",
+    ]
+    newline = "\n"
     return f"""### `cold_start_vs_boto3` = {d["figures"]["cold_start_vs_boto3"]} ({worst})
 
 **Why.** A handler imports {shipped[worst]["modules"]} modules against boto3's
-{shipped["boto3"]["modules"]}, and as shipped none of the layer's come compiled: {worst} uses
-{shipped[worst]["cpu_ms_median"]} ms of CPU as shipped and {precompiled[worst]["cpu_ms_median"]} ms
-with bytecode available, so compiling is {_pct(compile_share, 1)} of its cold start. By own
-time, its imports are: {top}. botocore is loaded from the layer (its own copy,
-{", ".join(ps["botocore_in_layer"][layer])}, compiled from source every time) instead of the
-runtime's precompiled one; Powertools (event handler with validation, Logger, Metrics, Tracer
-with the X-Ray SDK), pydantic and PynamoDB are the app's choices. All functions land between
-{min(spread)} and {max(spread)}: every handler imports `wallet.bootstrap`, which imports every
-store and use case, so each function loads nearly the whole layer whatever it serves.
+{shipped["boto3"]["modules"]}. {compiling} By own time, its imports are: {top}. Besides
+botocore, which boto3 loads too, they are Powertools (event handler with validation, Logger,
+Metrics, Tracer with the X-Ray SDK), pydantic and PynamoDB: the app's choices. All functions
+land between {min(spread)} and {max(spread)}.
 
 **What would improve it.**
-- Ship bytecode: compile the layer at build time (`python -m compileall` over the built
-  `python/` folder, e.g. in a `BuildMethod: makefile` layer build). Measured here: the worst
-  ratio becomes {d["figures"]["cold_start_precompiled_vs_boto3"]}.
-- Leave out of the layer what the runtime provides (botocore and what it brings, pulled in by
-  PynamoDB and the X-Ray SDK): the runtime's copy is precompiled, and the layer shrinks by
-  {ps["runtime_provided_in_layer_mb"][layer]} MB (see package size).
-- Import less per function: let `bootstrap` import each store and use case inside the factory
-  that needs it (as it already does for the pipeline's), so that, say, register_customer no
-  longer loads the ledger, the authorizer client and the statement queries.
-- On AWS, provisioned concurrency (or SnapStart for Python) hides what is left for the API
-  functions; the pipeline functions' cold starts are invisible to clients.
+{newline.join(improvements)}
 """
 
 

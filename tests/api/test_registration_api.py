@@ -5,6 +5,7 @@ is the token's, never the body's.
 """
 
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -41,10 +42,12 @@ def test_registering_answers_201_with_the_pending_customer_and_writes_it_with_it
     guards = [item for item in api.items(api.tables.customers) if item.get("customer_id") == customer["id"]]
     assert {guard["pk"] for guard in guards} == {"EMAIL#maria@example.com", f"DOCUMENT#{document}"}
     event = api.registration_event(customer["id"])
-    assert (event.email, event.document, event.type) == ("maria@example.com", document, "individual")
+    assert (event.customer_id, event.type) == (customer["id"], "individual")
     outbox = api.item(api.tables.customers, f"EVENT#{event.event_id}")
     assert outbox is not None
     assert outbox["status"] == "pending"
+    # The event is kept 30 days once processed: no e-mail, document or name in it.
+    assert not {"maria@example.com", document, "Maria da Silva"} & set(json.loads(outbox["payload"]).values())
     assert api.item(api.tables.ledger, f"ACCOUNT#{customer['id']}") is None
 
 

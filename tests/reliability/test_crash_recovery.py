@@ -67,7 +67,7 @@ from tests.support.ledger_checks import LedgerSnapshot, assert_ledger_consistent
 from tests.support.servers import start_ministack as start_bare_ministack
 from tests.support.template import resources
 from wallet.domain.statements import Role, notification_id
-from wallet.service.notifications import DEDUPLICATION_WINDOW
+from wallet.service.once_per_notification import DEDUPLICATION_WINDOW
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_seconds)]
 

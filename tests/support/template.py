@@ -25,3 +25,7 @@ def create_table_request(logical_id: str, table_name: str) -> dict[str, Any]:
     if "StreamSpecification" in request:
         request["StreamSpecification"] = {"StreamEnabled": True, **request["StreamSpecification"]}
     return {"TableName": table_name, **request}
+
+
+def template_parameters() -> dict[str, Any]:
+    return dict(template_document()["Parameters"])

@@ -1,4 +1,5 @@
-"""Event contracts (v1): what an outbox item's payload holds, and that it reads back unchanged."""
+"""Event contracts: what an outbox item's payload holds, that it reads back unchanged, and that
+every version still stored reads back as the current one."""
 
 import json
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 
 from wallet.domain.customers import CustomerType
 from wallet.domain.ledger import TransactionKind
-from wallet.events import CustomerRegistered, TransactionCreated, parse_event
+from wallet.events import CustomerRegistered, CustomerRegisteredV1, TransactionCreated, parse_event
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 
@@ -20,11 +21,17 @@ def registered() -> CustomerRegistered:
         event_id="e-1",
         occurred_at=NOW,
         customer_id="c-1",
-        name="Ana Souza",
-        email="ana@example.com",
-        document="52998224725",
         type=CustomerType.MERCHANT,
     )
+
+
+# A CustomerRegistered as v1 wrote it (before v2 left out what no consumer reads); outbox
+# items keep such payloads up to 30 days after they were processed.
+REGISTERED_V1 = (
+    '{"version":1,"event_id":"e-1","occurred_at":"2026-01-02T03:04:05.678901Z",'
+    '"event_type":"CustomerRegistered","customer_id":"c-1","name":"Ana Souza",'
+    '"email":"ana@example.com","document":"52998224725","type":"merchant"}'
+)
 
 
 def created(
@@ -59,9 +66,34 @@ def test_an_event_round_trips_through_its_json_payload(
     assert parsed.occurred_at == NOW
 
 
-def test_events_are_version_1_and_name_their_type() -> None:
-    assert (registered().version, registered().event_type) == (1, "CustomerRegistered")
+def test_events_name_their_type_and_the_version_of_its_contract() -> None:
+    assert (registered().version, registered().event_type) == (2, "CustomerRegistered")
     assert (created().version, created().event_type) == (1, "TransactionCreated")
+
+
+def test_customer_registered_carries_only_what_its_consumer_reads() -> None:
+    """The sync opens an account of the customer's type and activates the customer: no name,
+    e-mail or document, which would otherwise be kept in the outbox for 30 days."""
+    payload = json.loads(registered().model_dump_json())
+
+    assert set(payload) == {"version", "event_id", "occurred_at", "event_type", "customer_id", "type"}
+
+
+def test_a_stored_v1_customer_registered_reads_back_as_v2_without_personal_data() -> None:
+    parsed = parse_event(REGISTERED_V1)
+
+    assert parsed == registered()
+    assert type(parsed) is CustomerRegistered
+    assert "email" not in parsed.model_dump()
+
+
+def test_a_v1_customer_registered_is_read_by_its_own_contract() -> None:
+    """v1 keeps its fields: a v1 payload without them is outside every contract."""
+    without_document = json.dumps({k: v for k, v in json.loads(REGISTERED_V1).items() if k != "document"})
+
+    CustomerRegisteredV1.model_validate_json(REGISTERED_V1)
+    with pytest.raises(ValidationError):
+        parse_event(without_document)
 
 
 def test_an_event_is_immutable() -> None:
@@ -101,7 +133,11 @@ def altered(event: CustomerRegistered | TransactionCreated, **changes: object) -
     "payload",
     [
         pytest.param(altered(created(), event_type="TransactionDeleted"), id="unknown event type"),
-        pytest.param(altered(created(), version=2), id="version 2"),
+        pytest.param(altered(created(), version=2), id="TransactionCreated version 2"),
+        pytest.param(altered(registered(), version=3), id="CustomerRegistered version 3"),
+        pytest.param(altered(registered(), version=None), id="no version"),
+        pytest.param(altered(registered(), email="ana@example.com"), id="v2 with a v1 field"),
+        pytest.param(altered(created(), note="extra"), id="a field no contract names"),
         pytest.param(altered(created(), amount=0), id="zero amount"),
         pytest.param(altered(created(), amount=-5), id="negative amount"),
         pytest.param(altered(created(), kind="refund"), id="unknown kind"),

@@ -267,9 +267,6 @@ def test_registration_retries_a_conflict_and_writes_its_four_items_once(
         event_id="e-1",
         occurred_at=NOW,
         customer_id=customer.id,
-        name=customer.name,
-        email=customer.email,
-        document=customer.document,
         type=customer.type,
     )
     conflicts.remaining = 2

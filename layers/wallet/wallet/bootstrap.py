@@ -3,26 +3,20 @@
 Each factory is cached, so a Lambda container builds what it uses once, on its first
 request, and reuses it while warm. Powertools' ``Depends`` injects them into the routes;
 the stream, queue and schedule handlers call them directly.
+
+Each factory imports what it builds: every function imports this module, and a module-level
+import here would make each one load every store and use case at cold start whatever it
+serves (register_customer the ledger and the authorizer client, send_money the statements
+and, through the notifier, Powertools idempotency and boto3).
 """
+
+# Imports inside the factories are the point of this module (see above).
+# ruff: noqa: PLC0415
 
 from functools import cache
 from typing import TYPE_CHECKING
 
-from wallet.adapters.authorizer import HttpAuthorizer
-from wallet.adapters.circuit_breaker import CircuitBreaker
-from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.dynamodb import connection_for
-from wallet.adapters.ledger_store import LedgerStore
-from wallet.adapters.statement_store import StatementStore
 from wallet.observability import MetricUnit, metrics
-from wallet.service.money_movement import MoneyMovement
-from wallet.service.queries import Queries
-from wallet.service.statements import StatementQueries
-
-if TYPE_CHECKING:
-    from wallet.service.notifications import OncePerNotification
-    from wallet.service.pipeline import Pipeline
-
 from wallet.settings import (
     AuthorizerSettings,
     EmailBusSettings,
@@ -31,19 +25,36 @@ from wallet.settings import (
     TableSettings,
 )
 
+if TYPE_CHECKING:
+    from wallet.adapters.authorizer import HttpAuthorizer
+    from wallet.adapters.customers_store import CustomersStore
+    from wallet.adapters.ledger_store import LedgerStore
+    from wallet.adapters.statement_store import StatementStore
+    from wallet.service.money_movement import MoneyMovement
+    from wallet.service.once_per_notification import OncePerNotification
+    from wallet.service.pipeline import Pipeline
+    from wallet.service.queries import Queries
+    from wallet.service.statements import StatementQueries
+
 
 @cache
-def customers_store() -> CustomersStore:
+def customers_store() -> "CustomersStore":
+    from wallet.adapters.customers_store import CustomersStore
+
     return CustomersStore(TableSettings.from_environment().customers_table)
 
 
 @cache
-def ledger_store() -> LedgerStore:
+def ledger_store() -> "LedgerStore":
+    from wallet.adapters.ledger_store import LedgerStore
+
     return LedgerStore(TableSettings.from_environment().ledger_table)
 
 
 @cache
-def statement_store() -> StatementStore:
+def statement_store() -> "StatementStore":
+    from wallet.adapters.statement_store import StatementStore
+
     return StatementStore(TableSettings.from_environment().customers_table)
 
 
@@ -52,7 +63,10 @@ def _record_authorizer_latency(milliseconds: float) -> None:
 
 
 @cache
-def authorizer() -> HttpAuthorizer:
+def authorizer() -> "HttpAuthorizer":
+    from wallet.adapters.authorizer import HttpAuthorizer
+    from wallet.adapters.circuit_breaker import CircuitBreaker
+
     settings = AuthorizerSettings.from_environment()
     return HttpAuthorizer(
         settings.authorizer_url,
@@ -63,28 +77,30 @@ def authorizer() -> HttpAuthorizer:
 
 
 @cache
-def money_movement() -> MoneyMovement:
+def money_movement() -> "MoneyMovement":
+    from wallet.service.money_movement import MoneyMovement
+
     return MoneyMovement(ledger_store(), customers_store(), authorizer())
 
 
 @cache
-def queries() -> Queries:
+def queries() -> "Queries":
+    from wallet.service.queries import Queries
+
     return Queries(customers_store(), ledger_store())
 
 
 @cache
-def statement_queries() -> StatementQueries:
+def statement_queries() -> "StatementQueries":
+    from wallet.service.statements import StatementQueries
+
     return StatementQueries(customers_store(), statement_store())
-
-
-# The pipeline's modules are imported on first use: they bring boto3's SNS/SES clients and
-# Powertools idempotency, which the API functions would otherwise pay for at cold start.
 
 
 @cache
 def pipeline() -> "Pipeline":
-    from wallet.adapters.email_bus import SnsEmailBus  # noqa: PLC0415
-    from wallet.service.pipeline import Pipeline  # noqa: PLC0415
+    from wallet.adapters.email_bus import SnsEmailBus
+    from wallet.service.pipeline import Pipeline
 
     email_bus = SnsEmailBus(EmailBusSettings.from_environment().email_topic_arn)
     return Pipeline(ledger_store(), customers_store(), statement_store(), email_bus)
@@ -92,10 +108,11 @@ def pipeline() -> "Pipeline":
 
 @cache
 def notification_sender() -> "OncePerNotification":
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer  # noqa: PLC0415
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from wallet.adapters.email_bus import SesMailer  # noqa: PLC0415
-    from wallet.service.notifications import NotificationSender, OncePerNotification  # noqa: PLC0415
+    from wallet.adapters.email_bus import SesMailer
+    from wallet.service.notifications import NotificationSender
+    from wallet.service.once_per_notification import OncePerNotification
 
     mailer = SesMailer(SenderSettings.from_environment().sender_email)
     persistence = DynamoDBPersistenceLayer(
@@ -120,6 +137,8 @@ _FACTORIES = (
 
 def forget_all() -> None:
     """Drop everything built, so the next request reads the environment again."""
+    from wallet.adapters.dynamodb import connection_for
+
     for factory in _FACTORIES:
         factory.cache_clear()
     connection_for.cache_clear()

@@ -23,8 +23,17 @@ class TableSettings(_FromEnvironment):
     ledger_table: str = Field(alias="LEDGER_TABLE", min_length=3)
 
 
+# template.yaml's AuthorizerUrl AllowedPattern, the same expression: https:// to any host
+# (no user or password in the URL), plain http:// only to the loopback or host.docker.internal
+# (the local stacks' stub), which nothing answers on AWS.
+AUTHORIZER_URL_PATTERN = (
+    r"^(https://[A-Za-z0-9.-]+|http://(127\.0\.0\.1|localhost|\[::1\]|host\.docker\.internal))"
+    r"(:[0-9]{1,5})?(/[^\s]*)?$"
+)
+
+
 class AuthorizerSettings(_FromEnvironment):
-    authorizer_url: str = Field(alias="AUTHORIZER_URL", pattern=r"^https?://")
+    authorizer_url: str = Field(alias="AUTHORIZER_URL", pattern=AUTHORIZER_URL_PATTERN)
     timeout_seconds: float = Field(alias="AUTHORIZER_TIMEOUT_SECONDS", default=2.0, gt=0)
 
 

@@ -6,9 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
 
-from wallet.api import deposits, queries, registration, statement, transfers
 from wallet.api.http import build_resolver
 from wallet.api.identity import SECURITY_SCHEMES
 
@@ -17,6 +15,11 @@ router = Router()
 
 @cache
 def openapi_spec() -> str:
+    # The other functions' routes are imported here, on the first request for the spec: the
+    # queries function serving these two pages would otherwise load, at every cold start,
+    # the schemas and use cases of every POST (the ledger, the authorizer client) as well.
+    from wallet.api import deposits, queries, registration, statement, transfers  # noqa: PLC0415
+
     every_route = build_resolver(
         registration.router, transfers.router, deposits.router, queries.router, statement.router
     )
@@ -38,6 +41,12 @@ def openapi_json() -> Response[Any]:
 @cache
 def swagger_page() -> str:
     """Swagger UI with Powertools' bundled assets inlined, so /docs works offline too."""
+    # Imported on the first /docs request: the swagger_ui package loads Powertools' OpenAPI
+    # models (41 pydantic classes, ~200 ms to build), which nothing else the function serves needs.
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import (  # noqa: PLC0415
+        generate_swagger_html,
+    )
+
     assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
     script = assets.joinpath("swagger-ui-bundle.min.js").read_text()
     style = assets.joinpath("swagger-ui.min.css").read_text()

@@ -51,9 +51,6 @@ def register_customer(
         event_id=str(uuid.uuid4()),
         occurred_at=customer.created_at,
         customer_id=customer.id,
-        name=customer.name,
-        email=customer.email,
-        document=customer.document,
         type=customer.type,
     )
     customers.add(customer, event)

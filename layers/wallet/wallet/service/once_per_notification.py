@@ -1,0 +1,69 @@
+"""Exactly one e-mail per notification: Powertools idempotency around ``NotificationSender``.
+
+A module of its own because only the notify function sends e-mails: Powertools idempotency
+(and, through its DynamoDB persistence layer, boto3) stays out of the functions that only
+publish notifications or read statements.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from wallet.observability import MetricUnit, logger, metrics
+from wallet.service.notifications import Notification, NotificationSender
+
+# Longer than a message can live in the DLQ (14 days), so a re-driven duplicate is still known.
+DEDUPLICATION_WINDOW = timedelta(days=15)
+
+
+class OncePerNotification:
+    """Exactly one e-mail per ``notification_id``, however often the message is delivered.
+
+    Why Powertools idempotency (a dedicated table keyed by notification id, TTL
+    ``expiration``) rather than a conditional put of a ``SENT#<id>`` marker in the
+    customers table: a marker is either written before sending (a crash after it loses the
+    e-mail for good) or after (a crash before it sends twice), while Powertools keeps an
+    INPROGRESS record that expires with the invocation's own timeout, deletes it when the
+    send raises (so the SQS retry sends), and answers a completed duplicate from the stored
+    result. It also keeps dedup bookkeeping out of the customers context's table. The one
+    remaining window, SES accepting the message and the COMPLETED write then failing, can
+    only cause a duplicate e-mail, never a lost one.
+    """
+
+    def __init__(self, sender: NotificationSender, persistence: BasePersistenceLayer) -> None:
+        self._sender = sender
+        self._config = IdempotencyConfig(
+            event_key_jmespath="notification_id",
+            expires_after_seconds=int(DEDUPLICATION_WINDOW.total_seconds()),
+            raise_on_no_idempotency_key=True,
+        )
+
+        def send_once(notification: dict[str, Any]) -> dict[str, str]:
+            return {"message_id": sender.send(Notification.model_validate(notification))}
+
+        self._send_once: Callable[..., dict[str, str]] = idempotent_function(
+            data_keyword_argument="notification",
+            persistence_store=persistence,
+            config=self._config,
+            key_prefix="notification",
+        )(send_once)
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """Lets an INPROGRESS record expire with this invocation, if it dies mid-send."""
+        self._config.register_lambda_context(context)
+
+    def send(self, notification: Notification) -> str | None:
+        """The e-mail's message id; None, and nothing sent, for a notification no statement entry
+        backs. That check comes first, so a forged message leaves no dedup record behind."""
+        if not self._sender.is_backed(notification):
+            logger.warning(
+                "notification not backed by a statement entry: not sent",
+                extra={"notification_id": notification.notification_id},
+            )
+            metrics.add_metric(name="NotificationsUnbacked", unit=MetricUnit.Count, value=1)
+            return None
+        return self._send_once(notification=notification.model_dump(mode="json"))["message_id"]

@@ -1,0 +1,163 @@
+"""The layer as its Makefile builds it, imported the way Lambda imports it.
+
+ministack runs functions in its own venv, where a package missing from the layer still
+imports (docs/local-stack.md, G8). Here a fresh interpreter (``-I -S -B``: no site-packages,
+no PYTHON* variables, nothing written) gets only what Lambda gives a function on its
+``sys.path``: the function's folder, the built layer's ``python/``, the runtime's packages
+(boto3 and what it requires, ``devstack.lambda_runtime``) and the standard library.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import PathDistribution, distribution
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from benchmarks.cold_start import BASELINE, Target, targets
+from benchmarks.template import FUNCTION_TYPE, LAYER_TYPE, document, logical_ids
+from devstack.config import ROOT
+from devstack.lambda_runtime import RUNTIME_DISTRIBUTIONS, runtime_packages
+
+_ISOLATED = (sys.executable, "-I", "-S", "-B")
+# The .pyc flags word (PEP 552): bit 0 hash-based, bit 1 check the source. 0b01: unchecked hash.
+_UNCHECKED_HASH = 0b01
+
+_IMPORT_HANDLER = """
+import importlib, json, sys
+paths, module, attribute = json.loads(sys.argv[1])
+sys.path[:0] = paths
+if not callable(getattr(importlib.import_module(module), attribute)):
+    raise SystemExit(f"{module}.{attribute} is not callable")
+"""
+
+# Every module of the package, those the functions import only on first use included.
+_IMPORT_PACKAGE = """
+import importlib, json, pkgutil, sys
+paths, package = json.loads(sys.argv[1])
+sys.path[:0] = paths
+root = importlib.import_module(package)
+for module in pkgutil.walk_packages(root.__path__, package + "."):
+    importlib.import_module(module.name)
+"""
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder laid out as `sam build` lays it out: the layer built by its own Makefile (as
+    `BuildMethod: makefile` runs it), each function's folder as it is (they have no
+    dependencies of their own, so `sam build` only copies them)."""
+    build = tmp_path_factory.mktemp("build")
+    (layer,) = logical_ids(LAYER_TYPE)
+    source = ROOT / document()["Resources"][layer]["Properties"]["ContentUri"]
+    # The venv's python3.13 first on PATH, as `make build` and devstack run `sam build`.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    finished = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(source), f"build-{layer}"],  # noqa: S607 - as sam build runs it
+        env={**os.environ, "PATH": path, "ARTIFACTS_DIR": str(build / layer)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    for function in logical_ids(FUNCTION_TYPE):
+        (build / function).symlink_to(ROOT / document()["Resources"][function]["Properties"]["CodeUri"])
+    return build
+
+
+@pytest.fixture(scope="module")
+def functions(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Target]:
+    runtime = runtime_packages(tmp_path_factory.mktemp("runtime"))
+    return {target.name: target for target in targets(build_dir, runtime) if target.name != BASELINE}
+
+
+def _layer(build_dir: Path) -> Path:
+    (layer,) = logical_ids(LAYER_TYPE)
+    return build_dir / layer / "python"
+
+
+def _isolated(code: str, argument: object, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*_ISOLATED, "-c", code, json.dumps(argument)],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("function", logical_ids(FUNCTION_TYPE))
+def test_each_handler_imports_with_only_its_folder_the_layer_and_the_runtime(
+    functions: dict[str, Target], function: str
+) -> None:
+    target = functions[function]
+    finished = _isolated(
+        _IMPORT_HANDLER, [target.sys_path, target.module, target.handler], target.environment
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+
+def test_every_module_of_the_wallet_package_imports_with_only_the_layer_and_the_runtime(
+    functions: dict[str, Target],
+) -> None:
+    """Also what the handlers import on first use only (the pipeline, the notifier)."""
+    target = next(iter(functions.values()))
+    layer_and_runtime = target.sys_path[1:]  # without the function's own folder
+    finished = _isolated(_IMPORT_PACKAGE, [layer_and_runtime, "wallet"], target.environment)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+
+def test_the_runtime_packages_are_boto3_and_what_it_requires() -> None:
+    """What the layer leaves out is exactly what the runtime brings: boto3's closure."""
+    closure: set[str] = set()
+    pending = ["boto3"]
+    while pending:
+        name = canonicalize_name(pending.pop())
+        if name not in closure:
+            closure.add(name)
+            required = (Requirement(text) for text in distribution(name).requires or [])
+            pending += [
+                req.name for req in required if req.marker is None or req.marker.evaluate({"extra": ""})
+            ]
+    assert closure == {canonicalize_name(name) for name in RUNTIME_DISTRIBUTIONS}
+
+
+def test_the_layer_holds_none_of_the_runtime_packages_and_needs_nothing_else(build_dir: Path) -> None:
+    """requirements.txt is installed with --no-deps: every requirement of what is in the layer
+    must be in the layer too, at a matching version, or be one of the runtime's packages (this
+    venv's copies standing in for the runtime's)."""
+    installed = {
+        canonicalize_name(dist.metadata["Name"]): dist
+        for dist in (PathDistribution(path) for path in _layer(build_dir).glob("*.dist-info"))
+    }
+    runtime = {canonicalize_name(name) for name in RUNTIME_DISTRIBUTIONS}
+    assert not runtime & installed.keys()
+    unmet = []
+    for name, dist in installed.items():
+        for requirement in (Requirement(text) for text in dist.requires or []):
+            if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            wanted = canonicalize_name(requirement.name)
+            provider = installed.get(wanted) or (distribution(wanted) if wanted in runtime else None)
+            if provider is None or not requirement.specifier.contains(provider.version, prereleases=True):
+                unmet.append(f"{name} needs {requirement}, has {provider.version if provider else 'nothing'}")
+    assert not unmet
+
+
+def test_every_module_of_the_layer_ships_as_unchecked_hash_bytecode(build_dir: Path) -> None:
+    """/opt is read-only: a module without its .pyc would be compiled on every cold start."""
+    tag = sys.implementation.cache_tag
+    missing, not_unchecked = [], []
+    for source in _layer(build_dir).rglob("*.py"):
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        if not compiled.is_file():
+            missing.append(str(source))
+        elif int.from_bytes(compiled.read_bytes()[4:8], "little") != _UNCHECKED_HASH:
+            not_unchecked.append(str(compiled))
+    assert not missing
+    assert not not_unchecked
