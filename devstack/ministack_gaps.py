@@ -134,7 +134,7 @@ def apply() -> None:
             )
             batch = batch[resume_at:]
         logger.warning(
-            "stream batch for %s: retries exhausted, %d records sent to the on-failure destination",
+            "stream batch for %s: retries exhausted, %d records handed to the on-failure destination",
             _name_of(function),
             len(batch),
         )
