@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install lint checkov test unit run build invoke bench reliability clean
+.PHONY: help install lint checkov test unit run build invoke bench reliability iam-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -94,3 +94,6 @@ bench: install ## every benchmark on the local stack: benchmarks/latest.json and
 reliability: install ## the full reliability suite (stateful ledger, load with faults, schemathesis, crash)
 	WALLET_RELIABILITY=full $(BIN)/pytest tests/reliability -p no:cacheprovider
 	$(BIN)/python -m benchmarks --render
+
+iam-check: install ## remove each action of each function's policy in turn; the tests must catch every one (slow)
+	$(BIN)/python -m tests.iam_check

@@ -45,11 +45,16 @@ def scratch_dir(port: int) -> Path:
     return ROOT / ".local" / "tmp" / f"ministack-{port}"
 
 
-def ministack_environment(port: int, state_dir: Path | None = None) -> dict[str, str]:
+def ministack_environment(port: int, state_dir: Path | None = None, *, auth: bool = True) -> dict[str, str]:
     """ministack's whole environment: loopback only, no listeners beyond its gateway port.
 
     Functions inherit ministack's environment (docs/local-stack.md, G8), so no endpoint
     variable of this process may leak into it: ministack then points them at itself.
+
+    With ``auth`` (AUTH=true) ministack enforces IAM: each function runs with its execution
+    role's session credentials, so it can do only what the template's policies allow. The
+    local credentials (``test``) are the account's root, as on AWS an administrator's, so
+    SAM and the tests keep every right.
     """
     scratch = scratch_dir(port)
     scratch.mkdir(parents=True, exist_ok=True)
@@ -62,6 +67,7 @@ def ministack_environment(port: int, state_dir: Path | None = None) -> dict[str,
         "LOG_LEVEL": "WARNING",
         # Surplus workers a burst leaves behind (~100 MB each) go after two idle minutes, not five.
         "LAMBDA_WARM_TTL_SECONDS": "120",
+        "AUTH": "true" if auth else "false",
     }
     if state_dir is not None:
         environment |= {"PERSIST_STATE": "1", "STATE_DIR": str(state_dir)}

@@ -17,6 +17,19 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   worker of the function, those serving other invocations included, which under
   concurrency feeds itself. Fixed as on AWS, where one failed execution environment is
   discarded alone: only the worker that failed is dropped from the pool and killed.
+- G12 (AUTH=true): SES v2 SendEmail is authorized on resource ``*``, so a policy that
+  allows ``ses:SendEmail`` on the sending identity's ARN, as AWS requires, is refused.
+  Fixed: the request is authorized on the identity it sends from (the From address, or its
+  domain when only the domain is an identity).
+- G13 (AUTH=true): event source mappings read their source and send to their on-failure
+  destination as ministack itself, never as the function's execution role, so a role
+  without the permissions AWS requires still consumes its stream or queue. Fixed: a mapping
+  whose role may not read its source is not polled (its LastProcessingResult says why),
+  and a failed batch the role may not send to its destination is dropped with a warning.
+- G14 (AUTH=true): a topic created by CloudFormation gets a default policy that lets every
+  principal publish and subscribe (``Principal: *``, no condition), so a role without
+  ``sns:Publish`` publishes all the same. Fixed: its default statement carries the
+  ``AWS:SourceOwner`` condition, as the one CreateTopic writes (and AWS's) does.
 
 Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
@@ -26,11 +39,17 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from email.utils import parseaddr
 from typing import Any
 
+from ministack import app as ministack_app
 from ministack.app import main as ministack_main
-from ministack.core import lambda_runtime
-from ministack.services import lambda_svc
+from ministack.core import iam_actions, iam_evaluator, lambda_runtime
+from ministack.core.arn import ArnParseError, parse_arn
+from ministack.services import lambda_svc, ses_v2
+from ministack.services import sns as sns_svc
+from ministack.services.cloudformation import provisioners
 
 # AWS's default when a mapping sets none is "retry until the record expires"; locally a
 # bounded number keeps a poison record from blocking the shard for a day.
@@ -67,9 +86,13 @@ def _name_of(function: dict[str, Any]) -> str:
     return name
 
 
+# Every mapping, before G13 hides those whose role may not read their source.
+_every_mapping = lambda_svc._iter_all_esms
+
+
 def _mapping_for(function: dict[str, Any], source_arn: str) -> dict[str, Any] | None:
     name = _name_of(function)
-    for _account, _region, mapping in lambda_svc._iter_all_esms():
+    for _account, _region, mapping in _every_mapping():
         if mapping.get("EventSourceArn") == source_arn and str(mapping.get("FunctionName", "")).endswith(
             name
         ):
@@ -111,7 +134,7 @@ def apply() -> None:
             )
             batch = batch[resume_at:]
         logger.warning(
-            "stream batch for %s: retries exhausted, %d records sent to the on-failure destination",
+            "stream batch for %s: retries exhausted, %d records handed to the on-failure destination",
             _name_of(function),
             len(batch),
         )
@@ -128,6 +151,9 @@ def apply() -> None:
     lambda_svc._execute_function = execute_stream_batch_as_aws_does
     lambda_svc._restore_esm_positions = restore_all_but_dynamodb_streams
     _discard_only_the_worker_that_failed()
+    _authorize_sending_on_the_identity()
+    _mappings_act_as_the_execution_role()
+    _topics_of_stacks_get_the_default_policy_aws_gives()
 
 
 # The warm invocation running on this thread, and the worker that failed in it, if one did.
@@ -173,6 +199,197 @@ def _discard_only_the_worker_that_failed() -> None:
     lambda_svc._execute_function_warm = run_warm_remembering_its_worker
     lambda_runtime.Worker.invoke = invoke_remembering_failure
     lambda_svc.invalidate_worker = invalidate_the_failed_worker_only
+
+
+def sending_identity(body: bytes) -> str | None:
+    """The SES identity a v2 SendEmail sends from: its From address if that is an identity,
+    else the address's domain (AWS authorizes the send on that identity's ARN)."""
+    try:
+        request = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    _name, address = (
+        parseaddr(str(request.get("FromEmailAddress") or "")) if isinstance(request, dict) else ("", "")
+    )
+    if "@" not in address:
+        return None
+    return address if address in ses_v2._identities else address.rsplit("@", 1)[1]
+
+
+def _authorize_sending_on_the_identity() -> None:
+    """G12: ``_ses_v2_resource_arn`` names no resource for ``POST /v2/email/outbound-emails``."""
+    resource_arn = iam_actions._ses_v2_resource_arn
+
+    def resource_arn_naming_the_sender(
+        method: str, path: str, body: bytes, region: str, account_id: str
+    ) -> str:
+        if method == "POST" and path.rstrip("/") == "/v2/email/outbound-emails":
+            identity = sending_identity(body)
+            if identity:
+                return f"arn:aws:ses:{region}:{account_id}:identity/{identity}"
+        named: str = resource_arn(method, path, body, region, account_id)
+        return named
+
+    iam_actions._ses_v2_resource_arn = resource_arn_naming_the_sender
+
+
+# What the Lambda service does with the execution role's credentials (AWS Lambda Developer
+# Guide, "execution role" of each event source, and "on-failure destinations").
+SOURCE_READ_ACTIONS = {
+    "dynamodb": (
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ),
+    "sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+}
+DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+# A poll pass walks the mappings once per source kind; a role's answer is reused this long.
+DECISION_SECONDS = 1.0
+
+
+def role_denial(function: dict[str, Any], action: str, resource_arn: str, region: str) -> str | None:
+    """Why the function's execution role may not do ``action`` on ``resource_arn``, or None."""
+    config = function.get("config") or function
+    access_key = lambda_runtime.execution_credentials(config)["AWS_ACCESS_KEY_ID"]
+    service = action.split(":", 1)[0]
+    denied = iam_evaluator.enforce(access_key, action, service, region, resource_arn=resource_arn)
+    if denied is None:
+        return None
+    principal = getattr(denied, "principal_arn", "") or config.get("Role", "")
+    return f"{principal} is not authorized to perform: {action} on resource: {resource_arn}"
+
+
+class _MappingDecisions:
+    """Whether each mapping's role may read its source, decided at most once a second."""
+
+    def __init__(self) -> None:
+        self._decided: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def denial(self, account: str, region: str, mapping: dict[str, Any]) -> str | None:
+        uuid = str(mapping.get("UUID"))
+        now = time.monotonic()
+        with self._lock:
+            decided = self._decided.get(uuid)
+        if decided is not None and now - decided[0] < DECISION_SECONDS:
+            return decided[1]
+        denial = self._decide(account, region, mapping)
+        with self._lock:
+            previous = self._decided.get(uuid)
+            self._decided[uuid] = (now, denial)
+        if denial != (previous[1] if previous else None):
+            self._report(mapping, denial)
+        return denial
+
+    @staticmethod
+    def _decide(account: str, region: str, mapping: dict[str, Any]) -> str | None:
+        source = str(mapping.get("EventSourceArn", ""))
+        try:
+            actions = SOURCE_READ_ACTIONS.get(parse_arn(source).service, ())
+        except ArnParseError:
+            return None
+        if not actions:
+            return None
+        account_token = lambda_svc._request_account_id.set(account)
+        region_token = lambda_svc._request_region.set(region)
+        try:
+            function, _config = lambda_svc._get_func_record_for_qualifier(
+                mapping.get("FunctionName", ""), mapping.get("Qualifier")
+            )
+            if function is None:
+                return None
+            return next(
+                (denial for action in actions if (denial := role_denial(function, action, source, region))),
+                None,
+            )
+        finally:
+            lambda_svc._request_account_id.reset(account_token)
+            lambda_svc._request_region.reset(region_token)
+
+    @staticmethod
+    def _report(mapping: dict[str, Any], denial: str | None) -> None:
+        function = mapping.get("FunctionName", "")
+        if denial is None:
+            # What AWS says of a mapping that has read nothing yet; the next batch says "OK".
+            mapping["LastProcessingResult"] = "No records processed"
+            logger.warning(
+                "event source mapping %s of %s reads its source again", mapping.get("UUID"), function
+            )
+            return
+        mapping["LastProcessingResult"] = f"PROBLEM: {denial}"
+        logger.warning("event source mapping %s of %s not polled: %s", mapping.get("UUID"), function, denial)
+
+
+def _mappings_act_as_the_execution_role() -> None:
+    """G13: the pollers walk ``_iter_all_esms`` and read every source as ministack itself;
+    under AUTH they see only the mappings whose role may read their source, and an
+    on-failure record goes out only if the role may send it."""
+    send_failure_record = lambda_svc._send_ddb_stream_failure_record
+    decisions = _MappingDecisions()
+
+    def mappings_their_roles_may_read() -> Iterator[tuple[str, str, dict[str, Any]]]:
+        for account, region, mapping in _every_mapping():
+            if (
+                ministack_app.AUTH
+                and mapping.get("Enabled", True)
+                and decisions.denial(account, region, mapping)
+            ):
+                continue
+            yield account, region, mapping
+
+    def send_failure_record_as_the_role(
+        mapping: dict[str, Any], function: dict[str, Any], *batch: Any
+    ) -> None:
+        """``batch``: the records, the stream's ARN, the last result and the condition."""
+        destination = str(
+            ((mapping.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination", "")
+        )
+        if ministack_app.AUTH and destination:
+            try:
+                action = DESTINATION_ACTIONS.get(parse_arn(destination).service)
+            except ArnParseError:
+                action = None
+            region = lambda_svc.get_region()
+            denial = role_denial(function, action, destination, region) if action else None
+            if denial:
+                logger.warning(
+                    "stream batch for %s not sent to its on-failure destination: %s",
+                    _name_of(function),
+                    denial,
+                )
+                return
+        send_failure_record(mapping, function, *batch)
+
+    lambda_svc._iter_all_esms = mappings_their_roles_may_read
+    lambda_svc._send_ddb_stream_failure_record = send_failure_record_as_the_role
+
+
+def owners_only(policy: str, owner: str) -> str:
+    """The default topic policy with the owner condition AWS (and ministack's CreateTopic) puts
+    on its statement: without it, ``Principal: *`` lets anyone publish and subscribe."""
+    document = json.loads(policy)
+    for statement in document.get("Statement", []):
+        if statement.get("Sid") == "__default_statement_ID" and "Condition" not in statement:
+            statement["Condition"] = {"StringEquals": {"AWS:SourceOwner": owner}}
+    return json.dumps(document)
+
+
+def _topics_of_stacks_get_the_default_policy_aws_gives() -> None:
+    """G14: ``provisioners._sns_create`` writes the default statement without its condition."""
+    create = provisioners._sns_create
+
+    def create_with_the_owners_default_policy(*args: Any) -> Any:
+        created = create(*args)
+        topic = sns_svc._topics.get(created[0])
+        if topic is not None:
+            attributes = topic["attributes"]
+            attributes["Policy"] = owners_only(attributes.get("Policy") or "{}", attributes["Owner"])
+        return created
+
+    provisioners._sns_create = create_with_the_owners_default_policy  # a replaced topic (TopicName changed)
+    provisioners._RESOURCE_HANDLERS["AWS::SNS::Topic"]["create"] = create_with_the_owners_default_policy
 
 
 def main() -> None:

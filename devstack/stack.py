@@ -29,11 +29,14 @@ class RunningStack:
         return self.gateway.url
 
 
-def start_ministack(stack: LocalStack, state_dir: Path | None = None) -> Server:
-    """ministack, with the project's gap fixes (devstack/ministack_gaps.py), on the stack's port."""
+def start_ministack(stack: LocalStack, state_dir: Path | None = None, *, auth: bool = True) -> Server:
+    """ministack, with the project's gap fixes (devstack/ministack_gaps.py), on the stack's port.
+
+    With IAM enforced (AUTH=true) unless ``auth`` is False: see ``ministack_environment``.
+    """
     port = stack.endpoint_port
     command = [sys.executable, "-m", "devstack.ministack_gaps"]
-    environment = ministack_environment(port, state_dir)
+    environment = ministack_environment(port, state_dir, auth=auth)
     server = Server(
         f"ministack-{port}", command, port, stack.log_dir, env=environment, scratch=scratch_dir(port)
     )

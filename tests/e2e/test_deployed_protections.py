@@ -4,7 +4,7 @@ What ministack stores is checked here: the stage's access log and route settings
 deletion protection (a DeleteTable is refused), the e-mail bus's key, its publishers-only
 policy and the key's use granted to those two publishers only, the notify mapping's
 concurrency. What it stores without applying (the throttles, the access log's lines, the
-functions' reserved concurrency, the topic's key) is in docs/local-stack.md (G12-G16).
+functions' reserved concurrency, the topic's key) is in docs/local-stack.md (G16-G20).
 """
 
 import json
@@ -59,7 +59,7 @@ def test_the_stage_names_a_throttle_for_every_route_the_template_sizes(api: Api)
     stage = client(api, "apigatewayv2").get_stage(ApiId=api.outputs["ApiId"], StageName="$default")
     sized = resources()["HttpApiStage"]["Properties"]["RouteSettings"]
 
-    # The values read back empty from ministack (G13); the routes are there.
+    # The values read back empty from ministack (G17); the routes are there.
     assert set(stage["RouteSettings"]) == set(sized)
     routes = client(api, "apigatewayv2").get_routes(ApiId=api.outputs["ApiId"])["Items"]
     assert set(sized) <= {route["RouteKey"] for route in routes}

@@ -1,6 +1,7 @@
 """The gaps devstack/ministack_gaps.py closes, shown on a real ministack (docs/local-stack.md).
 
-Each test is the minimal reproduction of its gap: without the fix it fails.
+Each test is the minimal reproduction of its gap: without the fix it fails. G12 and G13
+need IAM enforced, so they run on a ministack of their own with AUTH=true.
 """
 
 import io
@@ -10,12 +11,15 @@ import time
 import uuid
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
+from botocore.exceptions import ClientError
 
-from tests.support.servers import Server
+from tests.support.servers import Server, start_ministack
 
 # Reports every record whose key starts with "poison" as failed, and says which it saw.
 HANDLER = """
@@ -50,6 +54,18 @@ def _drain(sqs: Any, queue_url: str, until: int, timeout_seconds: float = 60) ->
     return bodies
 
 
+def _streamed_table(dynamodb: Any, name: str) -> dict[str, Any]:
+    """A table keyed by ``pk`` whose stream carries new images; its description."""
+    description: dict[str, Any] = dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    return description
+
+
 def _client(ministack: Server, service: str) -> Any:
     return boto3.session.Session().client(service, endpoint_url=ministack.url)  # type: ignore[call-overload]
 
@@ -59,13 +75,7 @@ def test_a_reported_stream_failure_is_retried_then_sent_to_the_on_failure_destin
 ) -> None:
     dynamodb, sqs, lambda_ = (_client(ministack, s) for s in ("dynamodb", "sqs", "lambda"))
     suffix = uuid.uuid4().hex[:8]
-    table = dynamodb.create_table(
-        TableName=f"gap-{suffix}",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]
+    table = _streamed_table(dynamodb, f"gap-{suffix}")
     seen = sqs.create_queue(QueueName=f"seen-{suffix}")["QueueUrl"]
     failures = sqs.create_queue(QueueName=f"failures-{suffix}")["QueueUrl"]
     failures_arn = sqs.get_queue_attributes(QueueUrl=failures, AttributeNames=["QueueArn"])["Attributes"][
@@ -160,3 +170,214 @@ def test_a_worker_failing_to_start_leaves_the_other_workers_of_its_function_serv
 
     assert concurrent.get("FunctionError")
     assert answers["held"] == {"error": None, "payload": {"served": True}}
+
+
+# ====================================================================== with IAM enforced
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+STREAM_READ = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+]
+
+
+@pytest.fixture(scope="module")
+def ministack_with_iam() -> Iterator[Server]:
+    with start_ministack(auth=True) as server:
+        yield server
+
+
+def _allow(actions: list[str], resource: str) -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]}
+    )
+
+
+def _as_new_user(ministack: Server, service: str, policy: str | None = None) -> Any:
+    """A ``service`` client signed by a new IAM user of the account, with ``policy`` alone."""
+    iam = _client(ministack, "iam")
+    user = f"gap-user-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    if policy is not None:
+        iam.put_user_policy(UserName=user, PolicyName="only", PolicyDocument=policy)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    session = boto3.session.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+    )
+    return session.client(service, endpoint_url=ministack.url)  # type: ignore[call-overload]
+
+
+def test_ses_authorizes_a_send_on_the_identity_it_sends_from(ministack_with_iam: Server) -> None:
+    """G12: AWS authorizes ses:SendEmail on the sending identity's ARN; ministack on ``*``."""
+    ses = _client(ministack_with_iam, "sesv2")
+    suffix = uuid.uuid4().hex[:8]
+    sender, other = f"sender-{suffix}@example.com", f"other-{suffix}@example.com"
+    for identity in (sender, other):
+        ses.create_email_identity(EmailIdentity=identity)
+    identity_arn = f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/{sender}"
+    as_user = _as_new_user(ministack_with_iam, "sesv2", _allow(["ses:SendEmail"], identity_arn))
+
+    def send_from(address: str) -> str:
+        sent = as_user.send_email(
+            FromEmailAddress=address,
+            Destination={"ToAddresses": ["someone@example.com"]},
+            Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}},
+        )
+        message_id: str = sent["MessageId"]
+        return message_id
+
+    message_id = send_from(sender)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        send_from(other)
+
+    assert message_id
+
+
+# Sends the key of each record (a stream record's pk, a queue message's body) to SEEN_QUEUE;
+# fails the whole batch when FAIL is set.
+SEEING_HANDLER = """
+import os, boto3
+sqs = boto3.client("sqs")
+def handler(event, context):
+    for record in event["Records"]:
+        key = record["dynamodb"]["Keys"]["pk"]["S"] if "dynamodb" in record else record["body"]
+        sqs.send_message(QueueUrl=os.environ["SEEN_QUEUE"], MessageBody=key)
+    if os.environ.get("FAIL"):
+        raise RuntimeError("this batch fails, on purpose")
+"""
+
+
+def _queue(sqs: Any, name: str) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _function_seeing_into(
+    ministack: Server, name: str, seen_arn: str, seen_url: str, fail: bool = False
+) -> str:
+    """A function whose role may only send to the ``seen`` queue; the role's name."""
+    iam, lambda_ = _client(ministack, "iam"), _client(ministack, "lambda")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="see", PolicyDocument=_allow(["sqs:SendMessage"], seen_arn))
+    variables = {"SEEN_QUEUE": seen_url, **({"FAIL": "1"} if fail else {})}
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=role["Arn"],
+        Code={"ZipFile": _zip(SEEING_HANDLER)},
+        Environment={"Variables": variables},
+    )
+    return name
+
+
+@pytest.mark.parametrize("source", ["dynamodb", "sqs"])
+def test_a_mapping_reads_its_source_only_as_far_as_the_functions_role_may(
+    ministack_with_iam: Server, source: str
+) -> None:
+    """G13: without the fix, the record is delivered although the role may not read the source."""
+    dynamodb, sqs, lambda_, iam = (
+        _client(ministack_with_iam, s) for s in ("dynamodb", "sqs", "lambda", "iam")
+    )
+    name = f"gap-{source}-{uuid.uuid4().hex[:8]}"
+    seen, seen_arn = _queue(sqs, f"{name}-seen")
+    role = _function_seeing_into(ministack_with_iam, name, seen_arn, seen)
+    if source == "dynamodb":
+        table = _streamed_table(dynamodb, name)
+        source_arn, read = table["LatestStreamArn"], STREAM_READ
+
+        def put(key: str) -> None:
+            dynamodb.put_item(TableName=name, Item={"pk": {"S": key}})
+    else:
+        queue, source_arn = _queue(sqs, f"{name}-source")
+        read = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+
+        def put(key: str) -> None:
+            sqs.send_message(QueueUrl=queue, MessageBody=key)
+
+    mapping = lambda_.create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=source_arn,
+        BatchSize=10,
+        **({"StartingPosition": "TRIM_HORIZON"} if source == "dynamodb" else {}),
+    )["UUID"]
+
+    put("first")
+    unseen = _drain(sqs, seen, until=1, timeout_seconds=8)
+    problem = lambda_.get_event_source_mapping(UUID=mapping).get("LastProcessingResult", "")
+    iam.put_role_policy(RoleName=role, PolicyName="read", PolicyDocument=_allow(read, source_arn))
+    seen_once_allowed = _drain(sqs, seen, until=1, timeout_seconds=60)
+
+    assert unseen == []
+    assert problem.startswith("PROBLEM") and "is not authorized to perform" in problem
+    assert seen_once_allowed == ["first"]
+
+
+def test_a_failed_batch_reaches_the_on_failure_destination_only_if_the_role_may_send_there(
+    ministack_with_iam: Server,
+) -> None:
+    """G13: without the fix, the failure record is sent although the role may not send it."""
+    dynamodb, sqs, lambda_, iam = (
+        _client(ministack_with_iam, s) for s in ("dynamodb", "sqs", "lambda", "iam")
+    )
+    name = f"gap-dest-{uuid.uuid4().hex[:8]}"
+    seen, seen_arn = _queue(sqs, f"{name}-seen")
+    failures, failures_arn = _queue(sqs, f"{name}-failures")
+    role = _function_seeing_into(ministack_with_iam, name, seen_arn, seen, fail=True)
+    table = _streamed_table(dynamodb, name)
+    iam.put_role_policy(
+        RoleName=role, PolicyName="read", PolicyDocument=_allow(STREAM_READ, table["LatestStreamArn"])
+    )
+    lambda_.create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=table["LatestStreamArn"],
+        StartingPosition="TRIM_HORIZON",
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+    )
+
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "refused"}})
+    attempted = _drain(sqs, seen, until=1, timeout_seconds=60)
+    not_sent = _drain(sqs, failures, until=1, timeout_seconds=5)
+    iam.put_role_policy(
+        RoleName=role, PolicyName="fail", PolicyDocument=_allow(["sqs:SendMessage"], failures_arn)
+    )
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "allowed"}})
+    sent = _drain(sqs, failures, until=1, timeout_seconds=60)
+
+    assert attempted == ["refused"]
+    assert not_sent == []
+    assert len(sent) == 1
+    assert json.loads(sent[0])["requestContext"]["condition"] == "RetryAttemptsExhausted"
+
+
+def test_a_topic_a_stack_creates_lets_no_one_publish_whom_iam_does_not_allow(
+    ministack_with_iam: Server,
+) -> None:
+    """G14: a topic from CreateTopic refuses a user no policy lets publish; without the fix,
+    the same topic created by a CloudFormation stack takes the user's message."""
+    cloudformation, sns = _client(ministack_with_iam, "cloudformation"), _client(ministack_with_iam, "sns")
+    stack = f"gap-topic-{uuid.uuid4().hex[:8]}"
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    of_the_stack = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId="Topic")
+    topics = [
+        sns.create_topic(Name=f"{stack}-api")["TopicArn"],
+        of_the_stack["StackResourceDetail"]["PhysicalResourceId"],
+    ]
+    as_user = _as_new_user(ministack_with_iam, "sns")
+
+    for topic in topics:
+        with pytest.raises(ClientError, match=r"AuthorizationError|AccessDenied"):
+            as_user.publish(TopicArn=topic, Message="from someone no policy allows")

@@ -18,8 +18,11 @@ LOGS = ROOT / ".local" / "test-logs"
 __all__ = ["Server", "start_dynamodb_local", "start_ministack"]
 
 
-def start_ministack(state_dir: Path | None = None) -> Server:
-    return start_ministack_on(LocalStack(endpoint_port=free_port(), log_dir=LOGS), state_dir)
+def start_ministack(state_dir: Path | None = None, *, auth: bool = False) -> Server:
+    """A bare ministack for the tests that drive AWS themselves (stores, handlers, gap
+    reproductions). Without IAM by default: they call it with the local credentials, which
+    are the account's root under AUTH=true too, so enforcement would check nothing there."""
+    return start_ministack_on(LocalStack(endpoint_port=free_port(), log_dir=LOGS), state_dir, auth=auth)
 
 
 def start_dynamodb_local() -> Server:

@@ -92,7 +92,12 @@ class AtomicWrite:
                 for _, apply in self._ordered():
                     apply(transaction)
         except TransactWriteError as error:
-            raise self._translate(error) from error
+            translated = self._translate(error)
+            if translated is error:
+                # Re-raised as it came: "from error" would make it its own cause and hide its
+                # context, DynamoDB's answer (an AccessDenied, say), from the logged traceback.
+                raise
+            raise translated from error
 
     def _ordered(self) -> Iterable[tuple[str, Callable[[TransactWrite], None]]]:
         for kind in _SENT_ORDER:
