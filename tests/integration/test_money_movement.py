@@ -1,10 +1,13 @@
 """Transfers and deposits through MoneyMovement, on both engines, customers opened the real way."""
 
+from typing import Any
+
 import pytest
 
 from tests.integration.conftest import DenyingAuthorizer, Stores, UnavailableAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent
+from wallet.adapters.dynamodb import connection_for
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import (
     AuthorizerUnavailable,
@@ -282,3 +285,27 @@ def test_a_key_used_for_a_deposit_is_free_for_a_transfer(stores: Stores) -> None
     assert not transfer.replayed and transfer.transaction.id != deposit.transaction.id
     assert (stores.balance(payer.id), stores.balance(payee.id)) == (600, 400)
     assert_ledger_consistent(stores.tables)
+
+
+@pytest.mark.parametrize("key", [None, "once"], ids=["no key", "with a key"])
+def test_a_committed_transfer_is_two_round_trips_the_authorizer_then_one_write(
+    stores: Stores, key: str | None
+) -> None:
+    """Counted on the wire (botocore's before-send hook), not assumed."""
+    payer, payee = stores.funded(1_000), stores.open()
+    calls_before = stores.authorizer.calls
+    sent: list[str] = []
+
+    def record(request: Any, **_: Any) -> None:
+        target = request.headers["X-Amz-Target"]
+        operation = target.decode() if isinstance(target, bytes) else str(target)
+        sent.append(operation.removeprefix("DynamoDB_20120810."))
+
+    events = connection_for(stores.tables.endpoint).client.meta.events
+    events.register("before-send.dynamodb", record)
+    try:
+        stores.money.transfer(payer.id, payee.id, 100, idempotency_key=key)
+    finally:
+        events.unregister("before-send.dynamodb", record)
+
+    assert (stores.authorizer.calls - calls_before, sent) == (1, ["TransactWriteItems"])
