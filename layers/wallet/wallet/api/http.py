@@ -158,8 +158,32 @@ def _undecodable_body(_: UnicodeDecodeError) -> Response[Any]:
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the body is not UTF-8 text")
 
 
-def _not_found(_: NotFoundError) -> Response[Any]:
-    return _error(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
+def _not_found_or_not_allowed(app: APIGatewayHttpResolver) -> Callable[[NotFoundError], Response[Any]]:
+    """No route of this function took the request: 405 if the API takes its path with other
+    methods (``Allow`` lists them), else 404.
+
+    Every method API Gateway has no route for reaches the queries function through the
+    ``$default`` route, so the answer is decided from the routes of the WHOLE API.
+    """
+
+    def answer(_: NotFoundError) -> Response[Any]:
+        # Imported on the first request no route takes: it loads every function's routes.
+        from wallet.api.docs import allowed_methods  # noqa: PLC0415
+
+        path = app.context.get("_path") or app.current_event.path
+        allowed = allowed_methods(path)
+        if not allowed:
+            return _error(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
+        allow = ", ".join(allowed)
+        response = _error(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"this route takes only {allow}",
+        )
+        response.headers["Allow"] = allow
+        return response
+
+    return answer
 
 
 def _unexpected(error: Exception) -> Response[Any]:
@@ -197,7 +221,7 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app.exception_handler(UnicodeDecodeError)(_caller_first(app, _undecodable_body))
     app.exception_handler(InvalidEmail)(_unusable_email)
     app.exception_handler(Exception)(_unexpected)
-    app.not_found(_not_found)
+    app.not_found(_not_found_or_not_allowed(app))
     for router in routers:
         app.include_router(router)
     return app
