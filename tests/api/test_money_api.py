@@ -95,6 +95,10 @@ INVALID_AMOUNTS: dict[str, str] = {
     "decimal comma": '{"amount": "1,00"}',
     "empty string": '{"amount": ""}',
     "more than a billion reais": '{"amount": "1000000000.01"}',
+    "one billion reais": '{"amount": "1000000000.00"}',
+    "one billion reais as a number": '{"amount": 1000000000}',
+    "leading zero": '{"amount": "01.00"}',
+    "string with three decimals, zeros": '{"amount": "1.500"}',
     "thirteen integer digits": '{"amount": "1000000000000"}',
     "number zero": '{"amount": 0}',
     "number 0.00": '{"amount": 0.00}',
@@ -154,7 +158,12 @@ def test_a_deposit_to_a_malformed_customer_id_is_422(api: Api) -> None:
         pytest.param('{"amount": 100.0}', "100.00", "100.00", id="number 100.0"),
         pytest.param('{"amount": 100}', "100.00", "100.00", id="integer 100"),
         pytest.param('{"amount": "0.01"}', "0.01", "0.01", id="one centavo"),
-        pytest.param('{"amount": "1000000000.00"}', "1000000000.00", "1000000000.00", id="the maximum"),
+        pytest.param('{"amount": "999999999.99"}', "999999999.99", "999999999.99", id="the maximum"),
+        pytest.param(
+            '{"amount": 999999999.99}', "999999999.99", "999999999.99", id="the maximum as a number"
+        ),
+        pytest.param('{"amount": 1.500}', "1.50", "1.50", id="number with trailing zeros"),
+        pytest.param('{"amount": "0.10"}', "0.10", "0.10", id="ten centavos"),
     ],
 )
 def test_json_numbers_and_decimal_strings_move_the_exact_amount(

@@ -85,14 +85,24 @@ _GATEWAY_STATUSES = {HTTPStatus.UNAUTHORIZED.value, HTTPStatus.FORBIDDEN.value}
 
 
 def route_responses(
-    success: HTTPStatus, description: str, *error_types: type[errors.WalletError]
+    success: HTTPStatus,
+    description: str,
+    *error_types: type[errors.WalletError],
+    beyond_the_schema: str | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's OpenAPI ``responses``: its success (Powertools adds the schema of the return
     annotation), its possible errors and the validation error. Given ``responses``, Powertools
-    documents nothing else, the success included."""
+    documents nothing else, the success included.
+
+    ``beyond_the_schema`` says what else is a 422 validation_error though it fits the schema.
+    """
+    succeeded: OpenAPIResponse = {"description": description}
+    validation = "validation_error"
+    if beyond_the_schema:
+        validation += f" (also, though it fits the schema: {beyond_the_schema})"
     documented: dict[int, OpenAPIResponse] = {
-        success.value: {"description": description},
-        HTTPStatus.UNPROCESSABLE_ENTITY.value: _error_doc("validation_error"),
+        success.value: succeeded,
+        HTTPStatus.UNPROCESSABLE_ENTITY.value: _error_doc(validation),
     }
     refusals: tuple[type[errors.WalletError], ...] = (errors.Unauthenticated, errors.Forbidden)
     for error_type in (*refusals, *error_types):

@@ -23,7 +23,12 @@ router = Router()
     summary="Register the signed-in person as a customer",
     description="The e-mail is the token's verified one. The customer is `pending` until its "
     "ledger account is open, then `active`.",
-    responses=route_responses(HTTPStatus.CREATED, "registered", CustomerAlreadyExists),
+    responses=route_responses(
+        HTTPStatus.CREATED,
+        "registered",
+        CustomerAlreadyExists,
+        beyond_the_schema="a document whose check digits are wrong",
+    ),
     security=CUSTOMER_ONLY,
 )
 def register(
