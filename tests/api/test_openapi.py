@@ -449,3 +449,56 @@ def test_a_document_with_a_wrong_check_digit_fits_the_spec_and_is_refused_as_it_
     body = json.dumps({"name": "Ana", "document": "529.982.247-26"})
     assert body_validator(spec, "RegisterCustomerRequest").is_valid(json.loads(body))
     assert not model_takes(RegisterCustomerRequest, body)
+
+
+def test_a_created_resource_says_where_it_is_read(spec: dict[str, Any]) -> None:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            created = operation["responses"].get("201")
+            if created is not None:
+                assert created["headers"]["Location"]["schema"] == {"type": "string"}, (method, path)
+
+
+def test_every_operation_has_a_stable_id(spec: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for item in spec["paths"].values() for operation in item.values()]
+    assert sorted(ids) == sorted(
+        [
+            "registerCustomer",
+            "getMe",
+            "getCustomer",
+            "getBalance",
+            "getStatement",
+            "deposit",
+            "transfer",
+            "getTransfer",
+        ]
+    )
+
+
+def test_what_a_201_creates_links_to_where_it_is_read(spec: dict[str, Any]) -> None:
+    """A client, or schemathesis' stateful phase, follows them to data that exists."""
+    operations_by_id = {
+        operation["operationId"]: (path, operation)
+        for path, item in spec["paths"].items()
+        for operation in item.values()
+    }
+
+    def links(method: str, path: str) -> dict[str, tuple[str, dict[str, str]]]:
+        found = spec["paths"][path][method]["responses"]["201"]["links"]
+        return {
+            name: (operations_by_id[link["operationId"]][0], link["parameters"])
+            for name, link in found.items()
+        }
+
+    assert links("post", "/customers") == {
+        "GetCustomer": ("/customers/{customer_id}", {"customer_id": "$response.body#/id"}),
+        "GetBalance": ("/customers/{customer_id}/balance", {"customer_id": "$response.body#/id"}),
+        "GetStatement": ("/customers/{customer_id}/transactions", {"customer_id": "$response.body#/id"}),
+    }
+    assert links("post", "/transfers") == {
+        "GetTransfer": ("/transfers/{transaction_id}", {"transaction_id": "$response.body#/id"}),
+    }
+    created = spec["paths"]["/customers"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created == {"$ref": "#/components/schemas/CustomerResponse"}
+    assert "id" in spec["components"]["schemas"]["CustomerResponse"]["required"]
+    assert "id" in spec["components"]["schemas"]["TransactionResponse"]["required"]

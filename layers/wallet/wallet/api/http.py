@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -88,15 +88,21 @@ def route_responses(
     success: HTTPStatus,
     description: str,
     *error_types: type[errors.WalletError],
+    links: dict[str, Any] | None = None,
     beyond_the_schema: str | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's OpenAPI ``responses``: its success (Powertools adds the schema of the return
     annotation), its possible errors and the validation error. Given ``responses``, Powertools
     documents nothing else, the success included.
 
+    ``links`` lead from the success to other operations (``wallet.api.links``);
     ``beyond_the_schema`` says what else is a 422 validation_error though it fits the schema.
     """
     succeeded: OpenAPIResponse = {"description": description}
+    if success is HTTPStatus.CREATED:
+        succeeded["headers"] = {"Location": _LOCATION}
+    if links:
+        succeeded["links"] = links
     validation = "validation_error"
     if beyond_the_schema:
         validation += f" (also, though it fits the schema: {beyond_the_schema})"
@@ -111,6 +117,12 @@ def route_responses(
         document = _refusal_doc if status in _GATEWAY_STATUSES else _error_doc
         documented[status] = document(f"{codes}, {error_type.code}" if codes else error_type.code)
     return documented
+
+
+_LOCATION: OpenAPIResponseHeader = {
+    "description": "Where the created resource is read",
+    "schema": {"type": "string"},
+}
 
 
 def _error_doc(codes: str) -> OpenAPIResponse:

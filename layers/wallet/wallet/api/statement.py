@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from wallet import bootstrap
 from wallet.adapters.statement_store import CURSOR_PATTERN, MAX_CURSOR_LENGTH, InvalidCursor
+from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import PathId
@@ -40,6 +41,7 @@ StatementDependency = Annotated[StatementQueries, Depends(bootstrap.statement_qu
 @router.get(
     "/customers/<customer_id>/transactions",
     summary="The caller's statement, newest first",
+    operation_id=links.GET_STATEMENT,
     responses=route_responses(
         HTTPStatus.OK,
         "one page of the statement",
