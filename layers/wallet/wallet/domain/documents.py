@@ -3,15 +3,14 @@
 import re
 
 CPF_DIGITS, CNPJ_DIGITS = 11, 14
-MAX_DOCUMENT_LENGTH = 32
-# 11 (CPF) or 14 (CNPJ) ASCII digits, punctuated or not with ". - /" and spaces anywhere (as
-# 529.982.247-25 or 11.222.333/0001-81), at most MAX_DOCUMENT_LENGTH characters. The check
-# digits are a computation no pattern can express: a document that fits the pattern with a
-# wrong one is refused too. The OpenAPI spec publishes this very pattern.
+# 11 (CPF) or 14 (CNPJ) ASCII digits, each followed by at most one of ". - /" or a space, after
+# at most one space (as 529.982.247-25, 11.222.333/0001-81, 529 982 247 25, 52998224725): at
+# most 30 characters. The check digits are a computation no pattern can express: a document
+# that fits the pattern with a wrong one is refused too. The OpenAPI spec publishes this very
+# pattern.
 _MARK = "./ -"
-DOCUMENT_PATTERN = (
-    rf"^[{_MARK}]*(?:(?:[0-9][{_MARK}]*){{{CPF_DIGITS}}}|(?:[0-9][{_MARK}]*){{{CNPJ_DIGITS}}})$"
-)
+DOCUMENT_PATTERN = rf"^ ?(?:(?:[0-9][{_MARK}]?){{{CPF_DIGITS}}}|(?:[0-9][{_MARK}]?){{{CNPJ_DIGITS}}}) ?$"
+MAX_DOCUMENT_LENGTH = 1 + 2 * CNPJ_DIGITS + 1
 _DOCUMENT = re.compile(DOCUMENT_PATTERN)
 _PUNCTUATION = re.compile(rf"[{_MARK}]")
 _CNPJ_FIRST_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
@@ -27,7 +26,7 @@ def normalize_document(raw: str) -> str:
     if len(raw) > MAX_DOCUMENT_LENGTH or not _DOCUMENT.fullmatch(raw):
         raise InvalidDocument(
             f"document must be {CPF_DIGITS} (CPF) or {CNPJ_DIGITS} (CNPJ) digits, "
-            f"with or without . - / and spaces, at most {MAX_DOCUMENT_LENGTH} characters"
+            "each followed by at most one of . - / or a space"
         )
     digits = _PUNCTUATION.sub("", raw)
     if (len(digits) == CPF_DIGITS and _is_valid_cpf(digits)) or (
