@@ -587,3 +587,17 @@ def test_transfer_logs_carry_neither_emails_nor_documents(
         assert not any(secret in line for secret in secrets), line
     printed = capsys.readouterr()
     assert not any(secret in printed.out + printed.err for secret in secrets)
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_a_transfer_of_a_content_type_the_spec_does_not_declare_is_415_and_moves_nothing(
+    api: Api, parties: Parties, content_type: str
+) -> None:
+    before = api.snapshot()
+
+    response = api.of(parties.payer).transfer(
+        transfer_body(parties.payee, "1.00"), headers={"content-type": content_type}
+    )
+
+    assert_error(response, 415, "unsupported_media_type")
+    assert api.snapshot() == before

@@ -214,6 +214,36 @@ def test_a_body_the_api_cannot_read_is_a_client_error_not_a_500(
     assert api.snapshot() == before
 
 
+UNDECLARED_CONTENT_TYPES = [
+    "multipart/form-data",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+    "application/json-patch+json",
+    "text/plain",
+    "application/xml",
+]
+
+
+@pytest.mark.parametrize("content_type", UNDECLARED_CONTENT_TYPES)
+def test_a_body_of_a_content_type_the_spec_does_not_declare_is_415(api: Api, content_type: str) -> None:
+    """Powertools would read form data and multipart (a multipart type without a boundary: a 500)."""
+    before = api.snapshot()
+
+    response = api.register(_valid(), headers={"content-type": content_type})
+
+    assert_error(response, 415, "unsupported_media_type")
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON", None])
+def test_json_is_json_whatever_the_case_of_its_media_type_or_its_parameters(
+    api: Api, content_type: str | None
+) -> None:
+    response = api.as_(Person.new()).register(_valid(), headers={"content-type": content_type})
+
+    assert response.status == 201, response.body
+
+
 def test_registration_logs_carry_neither_the_email_nor_the_document(
     api: Api, log_output: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:

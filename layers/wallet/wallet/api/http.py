@@ -11,9 +11,12 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
 from aws_lambda_powertools.event_handler.depends import DependencyResolutionError
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -234,8 +237,33 @@ def _caller_first[E: Exception](
     return answer_the_caller
 
 
+class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading JSON bodies only.
+
+    Powertools reads form data and multipart bodies too (and answers a multipart type
+    without a boundary with a 500); the spec declares ``application/json`` alone, and any
+    other content type is 415. Media types are compared case-insensitively, parameters
+    (``; charset=utf-8``) aside; a body without a content type is read as JSON.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+
+    def _get_body(self, app: ApiGatewayResolver) -> dict[str, Any]:
+        content_type = app.current_event.headers.get("content-type", "")
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type not in {"", content_types.APPLICATION_JSON}:
+            raise RequestUnsupportedContentType(
+                "Unsupported content type",
+                errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": media_type}],
+            )
+        body: dict[str, Any] = self._parse_json_data(app)
+        return body
+
+
 def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
+    app._request_validation_middleware = _JsonBodiesOnly()  # where Powertools keeps its own
     app.exception_handler(errors.WalletError)(_wallet_error)
     app.exception_handler(DependencyResolutionError)(_dependency_error)
     app.exception_handler(RequestValidationError)(_caller_first(app, _validation_error))
