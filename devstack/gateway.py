@@ -1,12 +1,13 @@
 """The API at http://127.0.0.1:3000, the address ``sam local start-api`` users know.
 
-A thin pass-through to the HTTP API's execute-api on ministack: method, path, query,
-headers and body go through untouched, and so does the answer. The only other path is
+A thin pass-through to the HTTP API's execute-api on ministack: method (any, as API Gateway
+takes any), path, query, headers and body go through untouched, and so does the answer. The only other path is
 ``/_local/authorizer``, which reaches the stub of the external authorizer.
 """
 
 import http.client
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,10 +56,12 @@ class Gateway:
             # ~40 ms (Nagle + delayed ACK) between them (docs/benchmarks.md).
             disable_nagle_algorithm = True
 
-            def do_GET(self) -> None:
-                gateway.forward(self)
-
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_GET  # noqa: N815
+            def __getattr__(self, name: str) -> Callable[[], None]:
+                """``do_<METHOD>`` for ANY method (QUERY, PROPFIND, ...): API Gateway routes every
+                method, so the pass-through never answers 501 itself."""
+                if name.startswith("do_"):
+                    return lambda: gateway.forward(self)
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: object) -> None:
                 """The functions' own logs say what happened; the gateway stays quiet."""

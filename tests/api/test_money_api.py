@@ -95,6 +95,10 @@ INVALID_AMOUNTS: dict[str, str] = {
     "decimal comma": '{"amount": "1,00"}',
     "empty string": '{"amount": ""}',
     "more than a billion reais": '{"amount": "1000000000.01"}',
+    "one billion reais": '{"amount": "1000000000.00"}',
+    "one billion reais as a number": '{"amount": 1000000000}',
+    "leading zero": '{"amount": "01.00"}',
+    "string with three decimals, zeros": '{"amount": "1.500"}',
     "thirteen integer digits": '{"amount": "1000000000000"}',
     "number zero": '{"amount": 0}',
     "number 0.00": '{"amount": 0.00}',
@@ -154,7 +158,12 @@ def test_a_deposit_to_a_malformed_customer_id_is_422(api: Api) -> None:
         pytest.param('{"amount": 100.0}', "100.00", "100.00", id="number 100.0"),
         pytest.param('{"amount": 100}', "100.00", "100.00", id="integer 100"),
         pytest.param('{"amount": "0.01"}', "0.01", "0.01", id="one centavo"),
-        pytest.param('{"amount": "1000000000.00"}', "1000000000.00", "1000000000.00", id="the maximum"),
+        pytest.param('{"amount": "999999999.99"}', "999999999.99", "999999999.99", id="the maximum"),
+        pytest.param(
+            '{"amount": 999999999.99}', "999999999.99", "999999999.99", id="the maximum as a number"
+        ),
+        pytest.param('{"amount": 1.500}', "1.50", "1.50", id="number with trailing zeros"),
+        pytest.param('{"amount": "0.10"}', "0.10", "0.10", id="ten centavos"),
     ],
 )
 def test_json_numbers_and_decimal_strings_move_the_exact_amount(
@@ -578,3 +587,17 @@ def test_transfer_logs_carry_neither_emails_nor_documents(
         assert not any(secret in line for secret in secrets), line
     printed = capsys.readouterr()
     assert not any(secret in printed.out + printed.err for secret in secrets)
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_a_transfer_of_a_content_type_the_spec_does_not_declare_is_415_and_moves_nothing(
+    api: Api, parties: Parties, content_type: str
+) -> None:
+    before = api.snapshot()
+
+    response = api.of(parties.payer).transfer(
+        transfer_body(parties.payee, "1.00"), headers={"content-type": content_type}
+    )
+
+    assert_error(response, 415, "unsupported_media_type")
+    assert api.snapshot() == before

@@ -9,15 +9,25 @@ import json
 import re
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+from pydantic import BaseModel, ValidationError
 
 from tests.api.conftest import Api
 from tests.conftest import Tables
+from tests.support.documents import new_cnpj, new_cpf
 from tests.support.lambda_events import EVENTS, FUNCTIONS, http_event, invoke, sample
 from tests.support.template import resources
+from wallet.adapters.statement_store import CURSOR_PATTERN, MAX_CURSOR_LENGTH
+from wallet.api.http import parse_json
 from wallet.api.identity import DEPOSIT_SCOPE
-from wallet.domain.customers import customer_id_for
+from wallet.api.schemas import ID_PATTERN, DepositRequest, RegisterCustomerRequest, TransferRequest
+from wallet.domain.customers import MAX_NAME_LENGTH, NAME_PATTERN, customer_id_for
+from wallet.domain.documents import DOCUMENT_PATTERN, MAX_DOCUMENT_LENGTH
+from wallet.domain.ledger import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH
+from wallet.domain.money import AMOUNT_PATTERN
+from wallet.service.statements import MAX_PAGE_SIZE
 
 STATEMENT_ROUTE = ("get", "/customers/{customer_id}/transactions")
 # The routes with a sample event in events/ (the statement has none yet).
@@ -250,3 +260,245 @@ def test_each_sample_carries_the_claims_its_route_takes_from_their_owner(name: s
     if name == "send_money":
         assert json.loads(event["body"])["payer"] == own_id
     assert event.get("pathParameters", {}).get("customer_id", own_id) == own_id
+
+
+# ================================================================== exact contract
+
+
+def body_validator(spec: dict[str, Any], model: str) -> jsonschema_rs.Validator:
+    """The spec's schema of a request body, judged by the validator schemathesis uses."""
+    return jsonschema_rs.validator_for(
+        {**spec["components"]["schemas"][model], "components": spec["components"]}
+    )
+
+
+def parameter_schema(spec: dict[str, Any], method: str, path: str, name: str) -> dict[str, Any]:
+    [parameter] = [p for p in spec["paths"][path][method]["parameters"] if p["name"] == name]
+    schema: dict[str, Any] = parameter["schema"]
+    return schema
+
+
+def model_takes(model: type[BaseModel], body: str) -> bool:
+    """What the route does with a body: parse_json, then its pydantic model (the domain's checks)."""
+    try:
+        model.model_validate(parse_json(body))
+    except (ValidationError, json.JSONDecodeError):
+        return False
+    return True
+
+
+def test_the_spec_publishes_the_domains_own_patterns_and_bounds(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    registration = schemas["RegisterCustomerRequest"]["properties"]
+    assert (registration["name"]["pattern"], registration["name"]["maxLength"]) == (
+        NAME_PATTERN,
+        MAX_NAME_LENGTH,
+    )
+    assert registration["name"]["minLength"] == 1
+    document = registration["document"]
+    assert (document["pattern"], document["maxLength"]) == (DOCUMENT_PATTERN, MAX_DOCUMENT_LENGTH)
+    assert "check digits" in document["description"]
+    for model, field in (("TransferRequest", "value"), ("DepositRequest", "amount")):
+        text, number = schemas[model]["properties"][field]["anyOf"]
+        assert text == {"type": "string", "pattern": AMOUNT_PATTERN}
+        assert (number["minimum"], number["maximum"], number["multipleOf"]) == (0.01, 999_999_999.99, 0.01)
+    payee = schemas["TransferRequest"]["properties"]["payee"]["anyOf"]
+    assert payee[0] == {"type": "string", "pattern": ID_PATTERN}
+    for path in ("/transfers", "/customers/{customer_id}/deposits"):
+        key = parameter_schema(spec, "post", path, "idempotency-key")
+        key = key["anyOf"][0] if "anyOf" in key else key
+        assert (key["pattern"], key["maxLength"]) == (IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH)
+    limit = parameter_schema(spec, "get", STATEMENT_ROUTE[1], "limit")
+    assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, MAX_PAGE_SIZE)
+    [cursor, _] = parameter_schema(spec, "get", STATEMENT_ROUTE[1], "cursor")["anyOf"]
+    assert (cursor["pattern"], cursor["maxLength"]) == (CURSOR_PATTERN, MAX_CURSOR_LENGTH)
+    for method, path in operations(spec):
+        for name in re.findall(r"\{(\w+)\}", path):
+            assert parameter_schema(spec, method, path, name)["pattern"] == ID_PATTERN, (method, path)
+
+
+def test_the_422_says_what_is_refused_though_it_fits_the_schema(spec: dict[str, Any]) -> None:
+    """No schema can hold a check digit, a cursor's origin or a balance: the 422 says them."""
+
+    def unprocessable(method: str, path: str) -> str:
+        description: str = spec["paths"][path][method]["responses"]["422"]["description"]
+        return description
+
+    assert "check digits" in unprocessable("post", "/customers")
+    assert "cursor" in unprocessable(*STATEMENT_ROUTE)
+    assert {"insufficient_funds", "same_account"} <= set(
+        re.findall(r"\w+", unprocessable("post", "/transfers"))
+    )
+
+
+AMOUNTS = [
+    '"0.01"',
+    '"0.10"',
+    '"10"',
+    '"10.5"',
+    '"10.50"',
+    '"999999999.99"',
+    '"999999999"',
+    '"0"',
+    '"0.0"',
+    '"0.00"',
+    '"00.10"',
+    '"01"',
+    '"1.500"',
+    '"1000000000"',
+    '"-1"',
+    '"1e2"',
+    '" 1"',
+    '"1."',
+    '".5"',
+    '"\\u0661"',
+    '""',
+    "0.01",
+    "1",
+    "10.5",
+    "10.50",
+    "1.500",
+    "999999999.99",
+    "999999999",
+    "0",
+    "0.001",
+    "-1",
+    "1000000000",
+    "999999999.991",
+    "1.234",
+    "true",
+    "null",
+    "[1]",
+    '{"a": 1}',
+]
+IDS = [
+    '"6f1c2a4e-9d1b-4c57-8e0a-2b9f3d4c5e6f"',
+    '"a"',
+    '"-"',
+    '"' + "a" * 64 + '"',
+    '""',
+    '"' + "a" * 65 + '"',
+    '"a_b"',
+    '"a b"',
+    '"é"',
+    '"a\\n"',
+    "0",
+    "7",
+    "7.0",
+    str(2**53 - 1),
+    str(2**53),
+    "-1",
+    "7.5",
+    "true",
+    "null",
+]
+
+
+@pytest.mark.parametrize("amount", AMOUNTS)
+def test_an_amount_fits_the_spec_exactly_when_the_api_takes_it(spec: dict[str, Any], amount: str) -> None:
+    body = '{"amount": ' + amount + "}"
+    assert body_validator(spec, "DepositRequest").is_valid(json.loads(body)) == model_takes(
+        DepositRequest, body
+    )
+
+
+@pytest.mark.parametrize("payee", IDS)
+def test_a_payee_fits_the_spec_exactly_when_the_api_takes_it(spec: dict[str, Any], payee: str) -> None:
+    body = '{"value": "1.00", "payee": ' + payee + "}"
+    assert body_validator(spec, "TransferRequest").is_valid(json.loads(body)) == model_takes(
+        TransferRequest, body
+    )
+
+
+NAMES = [
+    "Ana",
+    " Ana  Lima ",
+    "A" * 120,
+    "A" * 121,
+    "",
+    "   ",
+    "Ana\tLima",
+    "Ana\u202eLima",
+    "Ana\x00",
+    "\u3000",
+]
+DOCUMENTS = ["", "5299822472", " 529 982 247 ", "52998224725\t", "1" * 31, "ABC.DEF.GHI-JK", "529--982"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_name_fits_the_spec_exactly_when_the_api_takes_it(spec: dict[str, Any], name: str) -> None:
+    body = json.dumps({"name": name, "document": new_cpf()})
+    validator = body_validator(spec, "RegisterCustomerRequest")
+    assert validator.is_valid(json.loads(body)) == model_takes(RegisterCustomerRequest, body)
+
+
+@pytest.mark.parametrize(
+    "document", [new_cpf(), new_cnpj(), "529.982.247-25", "11.222.333/0001-81", *DOCUMENTS]
+)
+def test_a_document_with_right_check_digits_fits_the_spec_exactly_when_the_api_takes_it(
+    spec: dict[str, Any], document: str
+) -> None:
+    body = json.dumps({"name": "Ana", "document": document})
+    validator = body_validator(spec, "RegisterCustomerRequest")
+    assert validator.is_valid(json.loads(body)) == model_takes(RegisterCustomerRequest, body)
+
+
+def test_a_document_with_a_wrong_check_digit_fits_the_spec_and_is_refused_as_it_says(
+    spec: dict[str, Any],
+) -> None:
+    body = json.dumps({"name": "Ana", "document": "529.982.247-26"})
+    assert body_validator(spec, "RegisterCustomerRequest").is_valid(json.loads(body))
+    assert not model_takes(RegisterCustomerRequest, body)
+
+
+def test_a_created_resource_says_where_it_is_read(spec: dict[str, Any]) -> None:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            created = operation["responses"].get("201")
+            if created is not None:
+                assert created["headers"]["Location"]["schema"] == {"type": "string"}, (method, path)
+
+
+def test_every_operation_has_a_stable_id(spec: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for item in spec["paths"].values() for operation in item.values()]
+    assert sorted(ids) == sorted(
+        [
+            "registerCustomer",
+            "getMe",
+            "getCustomer",
+            "getBalance",
+            "getStatement",
+            "deposit",
+            "transfer",
+            "getTransfer",
+        ]
+    )
+
+
+def test_what_a_201_creates_links_to_where_it_is_read(spec: dict[str, Any]) -> None:
+    """A client, or schemathesis' stateful phase, follows them to data that exists."""
+    operations_by_id = {
+        operation["operationId"]: (path, operation)
+        for path, item in spec["paths"].items()
+        for operation in item.values()
+    }
+
+    def links(method: str, path: str) -> dict[str, tuple[str, dict[str, str]]]:
+        found = spec["paths"][path][method]["responses"]["201"]["links"]
+        return {
+            name: (operations_by_id[link["operationId"]][0], link["parameters"])
+            for name, link in found.items()
+        }
+
+    assert links("post", "/customers") == {
+        "GetCustomer": ("/customers/{customer_id}", {"customer_id": "$response.body#/id"}),
+        "GetBalance": ("/customers/{customer_id}/balance", {"customer_id": "$response.body#/id"}),
+        "GetStatement": ("/customers/{customer_id}/transactions", {"customer_id": "$response.body#/id"}),
+    }
+    assert links("post", "/transfers") == {
+        "GetTransfer": ("/transfers/{transaction_id}", {"transaction_id": "$response.body#/id"}),
+    }
+    created = spec["paths"]["/customers"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created == {"$ref": "#/components/schemas/CustomerResponse"}
+    assert "id" in spec["components"]["schemas"]["CustomerResponse"]["required"]
+    assert "id" in spec["components"]["schemas"]["TransactionResponse"]["required"]

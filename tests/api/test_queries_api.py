@@ -110,11 +110,9 @@ def test_an_unknown_transaction_is_404_transaction_not_found(api: Api) -> None:
     ("function", "sample_name", "method", "path"),
     [
         ("queries", "get_customer", "GET", "/nowhere"),
-        ("queries", "get_customer", "DELETE", f"/customers/{UNKNOWN_ID}"),
-        ("queries", "get_transfer", "GET", "/transfers"),
-        ("register_customer", "register_customer", "GET", "/customers"),
-        ("register_customer", "register_customer", "POST", "/customers/extra"),
-        ("send_money", "send_money", "PUT", "/transfers"),
+        ("queries", "get_customer", "QUERY", "/customers/x/y/z"),
+        ("queries", "get_transfer", "DELETE", "/transfers/a/b"),
+        ("register_customer", "register_customer", "POST", "/customers/extra/more"),
         ("deposit", "deposit", "POST", "/deposits"),
     ],
 )
@@ -126,7 +124,54 @@ def test_an_unknown_route_is_a_json_404_from_every_function(
     response = api.call(function, http_event(sample_name, method=method, path=path, path_parameters=None))
 
     assert_error(response, 404, "route_not_found")
+    assert response.header("allow") is None
     assert api.snapshot() == before
+
+
+# Every method API Gateway has no route for reaches the queries function ($default route).
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", f"/customers/{UNKNOWN_ID}", "GET"),
+        ("QUERY", "/customers/me", "GET"),
+        ("PUT", "/customers", "POST"),
+        ("GET", "/transfers", "POST"),
+        ("PROPFIND", f"/customers/{UNKNOWN_ID}/deposits", "POST"),
+        ("PATCH", f"/customers/{UNKNOWN_ID}/balance", "GET"),
+        ("TRACE", f"/customers/{UNKNOWN_ID}/transactions", "GET"),
+        ("OPTIONS", f"/transfers/{UNKNOWN_ID}", "GET"),
+        ("POST", "/openapi.json", "GET"),
+        ("HEAD", "/docs", "GET"),
+    ],
+)
+def test_a_method_the_api_does_not_take_on_a_known_path_is_405_with_allow(
+    api: Api, method: str, path: str, allow: str
+) -> None:
+    before = api.snapshot()
+
+    response = api.call("queries", http_event("get_customer", method=method, path=path, path_parameters=None))
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response.header("allow") == allow
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("function", "method", "path", "allow"),
+    [
+        ("register_customer", "GET", "/customers", "POST"),
+        ("send_money", "PUT", "/transfers", "POST"),
+        ("deposit", "GET", f"/customers/{UNKNOWN_ID}/deposits", "POST"),
+    ],
+)
+def test_every_function_answers_the_same_405_from_the_routes_of_the_whole_api(
+    api: Api, function: str, method: str, path: str, allow: str
+) -> None:
+    """API Gateway sends them only their own routes; were it ever otherwise, the answer is the same."""
+    response = api.call(function, http_event(function, method=method, path=path, path_parameters=None))
+
+    assert_error(response, 405, "method_not_allowed")
+    assert response.header("allow") == allow
 
 
 @pytest.mark.parametrize(

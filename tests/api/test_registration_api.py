@@ -161,6 +161,12 @@ INVALID_BODIES: dict[str, Callable[[], object]] = {
     "empty name": _with(name="   "),
     "name too long": _with(name="A" * 121),
     "name with control characters": _with(name="Ana\x00Souza"),
+    "name with a right-to-left override": _with(name="Ana\u202eSouza"),
+    "name with a lone surrogate": lambda: '{"name": "Ana \\ud800", "document": "529.982.247-25"}',
+    "name too long as sent, however short collapsed": _with(name="Ana" + " " * 118 + "Souza"),
+    "document with tabs": _with(document="529\t982\t247\t25"),
+    "document with two marks in a row": _with(document="529..982.247-25"),
+    "document as a number": _with(document=52998224725),
     "unknown type": _with(type="admin"),
     "unknown extra field": _with(balance="1000000.00"),
     "number as name": _with(name=42),
@@ -209,6 +215,36 @@ def test_a_body_the_api_cannot_read_is_a_client_error_not_a_500(
     assert 400 <= response.status < 500, response.body
     assert response.json()["error"] in {"validation_error", "unsupported_media_type"}
     assert api.snapshot() == before
+
+
+UNDECLARED_CONTENT_TYPES = [
+    "multipart/form-data",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded",
+    "application/json-patch+json",
+    "text/plain",
+    "application/xml",
+]
+
+
+@pytest.mark.parametrize("content_type", UNDECLARED_CONTENT_TYPES)
+def test_a_body_of_a_content_type_the_spec_does_not_declare_is_415(api: Api, content_type: str) -> None:
+    """Powertools would read form data and multipart (a multipart type without a boundary: a 500)."""
+    before = api.snapshot()
+
+    response = api.register(_valid(), headers={"content-type": content_type})
+
+    assert_error(response, 415, "unsupported_media_type")
+    assert api.snapshot() == before
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON", None])
+def test_json_is_json_whatever_the_case_of_its_media_type_or_its_parameters(
+    api: Api, content_type: str | None
+) -> None:
+    response = api.as_(Person.new()).register(_valid(), headers={"content-type": content_type})
+
+    assert response.status == 201, response.body
 
 
 def test_registration_logs_carry_neither_the_email_nor_the_document(

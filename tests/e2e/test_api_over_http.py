@@ -158,7 +158,21 @@ def test_the_authorizer_stub_is_switched_through_the_api_port(api: Api) -> None:
 
 
 def test_a_route_that_does_not_exist_answers_the_contracts_404(api: Api) -> None:
-    answer = api.call("DELETE", "/customers", token=api.person().token)
+    answer = api.call("DELETE", "/customers/x/y", token=api.person().token)
 
     assert answer.status == 404
     assert answer.body["error"] == "route_not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"), [("DELETE", "/customers", "POST"), ("QUERY", "/customers/me", "GET")]
+)
+def test_a_method_a_route_does_not_take_answers_405_with_allow(
+    api: Api, method: str, path: str, allow: str
+) -> None:
+    """Through API Gateway's $default route, whatever the method (the local gateway forwards any)."""
+    answer = api.call(method, path, token=api.person().token)
+
+    assert answer.status == 405
+    assert answer.body["error"] == "method_not_allowed"
+    assert answer.headers["allow"] == allow

@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.conftest import Api
 from tests.support.documents import new_cpf
+from wallet.api.links import GET_ME
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Root on a closed network: no sandbox, no GPU, and none of Chromium's own calls home.
@@ -29,7 +30,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ME = "#operations-default-me_customers_me_get"
+ME = f"#operations-default-{GET_ME}"  # Swagger UI names an operation by its operationId
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 pytestmark = [

@@ -2,11 +2,15 @@
 
 from datetime import UTC, datetime
 
+import jsonschema_rs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wallet.domain.customers import (
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
+    NAME_PATTERN,
     Customer,
     CustomerStatus,
     CustomerType,
@@ -79,6 +83,11 @@ def test_an_email_of_exactly_the_maximum_length_is_accepted() -> None:
         ("Ana\tSouza", "Ana Souza"),
         ("José Ávila", "José Ávila"),
         ("A" * MAX_NAME_LENGTH, "A" * MAX_NAME_LENGTH),
+        (" " * (MAX_NAME_LENGTH - 1) + "A", "A"),
+        ("A", "A"),
+        ("Ana\u3000\u00a0Lima\n", "Ana Lima"),
+        ("Zoë 李 \U0001f600", "Zoë 李 \U0001f600"),
+        ("O'Brien-Smith, Jr.", "O'Brien-Smith, Jr."),
     ],
 )
 def test_a_name_is_kept_with_its_whitespace_collapsed(raw: str, name: str) -> None:
@@ -91,6 +100,14 @@ def test_a_name_is_kept_with_its_whitespace_collapsed(raw: str, name: str) -> No
         pytest.param("", id="empty"),
         pytest.param(" \t\n ", id="only whitespace"),
         pytest.param("A" * (MAX_NAME_LENGTH + 1), id="too long"),
+        pytest.param("A" + " " * MAX_NAME_LENGTH, id="too long as sent, however short once collapsed"),
+        pytest.param("\u3000\u00a0", id="only Unicode spaces"),
+        pytest.param("Ana\x7fSouza", id="DEL"),
+        pytest.param("Ana\x85Souza", id="C1 control"),
+        pytest.param("Ana\u202eSouza", id="right-to-left override"),
+        pytest.param("Ana\u00adSouza", id="soft hyphen"),
+        pytest.param("\ufeffAna", id="byte order mark"),
+        pytest.param("Ana\ud800", id="lone surrogate"),
         pytest.param("Ana\x00Souza", id="NUL"),
         pytest.param("Ana\x1bSouza", id="escape character"),
         pytest.param("Ana\u200bSouza", id="zero-width space"),
@@ -99,6 +116,38 @@ def test_a_name_is_kept_with_its_whitespace_collapsed(raw: str, name: str) -> No
 def test_an_invalid_name_is_refused(raw: str) -> None:
     with pytest.raises(InvalidName):
         normalize_name(raw)
+
+
+# The name's schema as the spec publishes it, judged by the validator schemathesis uses.
+NAME_SCHEMA = jsonschema_rs.validator_for(
+    {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": NAME_PATTERN}
+)
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from("Aé \t\n\x00\x1f\x85\xa0\u200b\u2028\u3000\ufeff\U0001f600"), max_size=125
+    )
+)
+def test_a_name_is_taken_exactly_when_it_fits_the_published_schema(raw: str) -> None:
+    try:
+        normalize_name(raw)
+    except InvalidName:
+        assert not NAME_SCHEMA.is_valid(raw)
+    else:
+        assert NAME_SCHEMA.is_valid(raw)
+
+
+@given(st.text(max_size=130))
+def test_any_text_is_a_name_exactly_when_it_fits_the_published_schema(raw: str) -> None:
+    try:
+        name = normalize_name(raw)
+    except InvalidName:
+        assert not NAME_SCHEMA.is_valid(raw)
+    else:
+        assert NAME_SCHEMA.is_valid(raw)
+        assert 1 <= len(name) <= MAX_NAME_LENGTH
+        assert name == name.strip()
 
 
 def test_a_registered_customer_starts_pending_with_normalised_fields() -> None:

@@ -33,7 +33,7 @@ class Upstream(ThreadingHTTPServer):
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_POST = do_TRACE = do_GET  # noqa: N815
+            do_POST = do_TRACE = do_QUERY = do_PROPFIND = do_GET  # noqa: N815
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -84,11 +84,13 @@ def _wait_until_handled(already_there: set[threading.Thread], timeout_seconds: f
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("method", ["POST", "TRACE"])
-def test_passes_request_and_answer_through(upstream: Upstream, method: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "body"), [("POST", b"{}"), ("TRACE", None), ("QUERY", b'{"q": 1}'), ("PROPFIND", None)]
+)
+def test_passes_request_and_answer_through(upstream: Upstream, method: str, body: bytes | None) -> None:
+    """Any method, as API Gateway routes any: QUERY or PROPFIND too, never a 501 of its own."""
     gateway = _gateway_to(upstream.server_address[1])
     try:
-        body = b"{}" if method == "POST" else None
         status, marker, echoed = _call(gateway, method, "/transfers?x=1", body)
         assert (status, marker) == (207, "yes")
         assert echoed == f"{method} /_aws/execute-api/abc/transfers?x=1 ".encode() + (body or b"")

@@ -1,19 +1,27 @@
 """Money: integer centavos inside, decimal strings at the edges, never a float."""
 
+import re
 from decimal import Decimal
 
+import jsonschema_rs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from wallet.domain.money import (
+    AMOUNT_PATTERN,
     CURRENCY,
+    MAX_AMOUNT,
     MAX_AMOUNT_CENTAVOS,
+    SMALLEST_AMOUNT,
     InvalidAmount,
     format_amount,
     format_brl,
     parse_amount,
 )
+
+# A string amount as the spec has it, judged by the JSON Schema validator schemathesis uses.
+AMOUNT_STRING = jsonschema_rs.validator_for({"type": "string", "pattern": AMOUNT_PATTERN})
 
 
 @pytest.mark.parametrize(
@@ -25,7 +33,14 @@ from wallet.domain.money import (
         ("0.01", 1),
         ("0.1", 10),
         ("1", 100),
-        ("1000000000.00", MAX_AMOUNT_CENTAVOS),
+        ("999999999.99", MAX_AMOUNT_CENTAVOS),
+        ("999999999", 99_999_999_900),
+        ("0.10", 10),
+        ("0.05", 5),
+        (Decimal("999999999.99"), MAX_AMOUNT_CENTAVOS),
+        (999_999_999, 99_999_999_900),
+        (Decimal("10.500"), 1050),
+        (Decimal("7.000000000000000000000000000000000"), 700),
         (1, 100),
         (100, 10_000),
         (Decimal("0.1"), 10),
@@ -50,6 +65,13 @@ def test_decimal_point_one_is_exactly_ten_centavos_where_a_float_would_not_be() 
     [
         pytest.param("0", id="zero"),
         pytest.param("0.00", id="zero with decimals"),
+        pytest.param("0.0", id="zero with a decimal"),
+        pytest.param("00.50", id="two leading zeros"),
+        pytest.param("01.00", id="leading zero"),
+        pytest.param("010", id="leading zero of a whole number"),
+        pytest.param("10.500", id="a string with three decimals, zeros"),
+        pytest.param("1000000000", id="one billion"),
+        pytest.param("1000000000.00", id="one billion with decimals"),
         pytest.param("-1", id="negative"),
         pytest.param("-0.01", id="negative centavo"),
         pytest.param("1.234", id="three decimals"),
@@ -90,6 +112,12 @@ def test_decimal_point_one_is_exactly_ten_centavos_where_a_float_would_not_be() 
         pytest.param(Decimal("1.0E+3"), id="Decimal with exponent and point"),
         pytest.param(Decimal("1.234"), id="Decimal with three decimals"),
         pytest.param(Decimal("0.001"), id="Decimal tenth of a centavo"),
+        pytest.param(
+            Decimal("123.4500000000000000000000000000001"), id="Decimal beyond the context's precision"
+        ),
+        pytest.param(Decimal("999999999.991"), id="Decimal a tenth of a centavo above the maximum"),
+        pytest.param(Decimal("1000000000"), id="Decimal one billion"),
+        pytest.param(1_000_000_000, id="int one billion"),
         pytest.param(Decimal("0"), id="Decimal zero"),
         pytest.param(Decimal("-0"), id="Decimal negative zero"),
         pytest.param(Decimal("-1.00"), id="Decimal negative"),
@@ -118,7 +146,7 @@ def test_invalid_amount_is_a_value_error_so_pydantic_reports_it_as_validation() 
         (100, "1.00"),
         (0, "0.00"),
         (-250, "-2.50"),
-        (MAX_AMOUNT_CENTAVOS, "1000000000.00"),
+        (MAX_AMOUNT_CENTAVOS, "999999999.99"),
     ],
 )
 def test_format_amount_writes_the_apis_decimal_string(centavos: int, text: str) -> None:
@@ -147,6 +175,30 @@ def test_there_is_one_currency() -> None:
 
 
 valid_centavos = st.integers(min_value=1, max_value=MAX_AMOUNT_CENTAVOS)
+
+
+def test_the_maximum_is_nine_digits_of_reais_and_the_pattern_says_so() -> None:
+    assert MAX_AMOUNT == Decimal("999999999.99") == Decimal(MAX_AMOUNT_CENTAVOS) / 100
+    assert Decimal("0.01") == SMALLEST_AMOUNT
+    assert re.fullmatch(AMOUNT_PATTERN, "999999999.99")
+    assert not re.fullmatch(AMOUNT_PATTERN, "1000000000")
+
+
+@given(st.text(alphabet="0123456789.", max_size=14))
+def test_a_string_is_an_amount_exactly_when_it_fits_the_published_pattern(text: str) -> None:
+    """The spec's pattern, read by the validator schemathesis judges with, says what parse_amount takes."""
+    fits = AMOUNT_STRING.is_valid(text)
+    try:
+        parse_amount(text)
+    except InvalidAmount:
+        assert not fits
+    else:
+        assert fits
+
+
+@given(st.from_regex(AMOUNT_PATTERN, fullmatch=True))
+def test_every_string_the_pattern_generates_is_taken(text: str) -> None:
+    assert 1 <= parse_amount(text) <= MAX_AMOUNT_CENTAVOS
 
 
 @st.composite

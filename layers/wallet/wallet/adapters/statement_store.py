@@ -31,6 +31,11 @@ _CUSTOMER_PREFIX = "CUSTOMER#"
 _SORTABLE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+MAX_CURSOR_LENGTH = 1024
+# What encode_cursor writes: base64url without its padding.
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
+
+
 class InvalidCursor(ValueError):
     """The cursor was not produced by this API for this customer."""
 

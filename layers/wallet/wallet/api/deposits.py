@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet import bootstrap
+from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import RAIL_ONLY, PaymentRail
 from wallet.api.money import created
@@ -22,6 +23,7 @@ router = Router()
 @router.post(
     "/customers/<customer_id>/deposits",
     summary="Credit a customer with money received from outside (the payment rail only)",
+    operation_id=links.DEPOSIT,
     responses=route_responses(
         HTTPStatus.CREATED,
         "deposited (or the original result of a replay)",

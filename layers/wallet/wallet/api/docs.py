@@ -1,10 +1,11 @@
-"""GET /openapi.json and GET /docs: the spec of the WHOLE API, whichever function serves it."""
+"""GET /openapi.json and GET /docs: the spec of the WHOLE API, whichever function serves it;
+and the methods each path of the API takes, for a 405."""
 
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from wallet.api.http import build_resolver
@@ -14,16 +15,31 @@ router = Router()
 
 
 @cache
-def openapi_spec() -> str:
-    # The other functions' routes are imported here, on the first request for the spec: the
-    # queries function serving these two pages would otherwise load, at every cold start,
-    # the schemas and use cases of every POST (the ledger, the authorizer client) as well.
+def every_route() -> APIGatewayHttpResolver:
+    """A resolver of every route of the API, whichever function serves it: the spec's, and
+    which methods a path takes (a 405's ``Allow``)."""
+    # The other functions' routes are imported here, on the first request for the spec (or the
+    # first request no route takes): the queries function serving these two pages would
+    # otherwise load, at every cold start, the schemas and use cases of every POST (the
+    # ledger, the authorizer client) as well.
     from wallet.api import deposits, queries, registration, statement, transfers  # noqa: PLC0415
 
-    every_route = build_resolver(
-        registration.router, transfers.router, deposits.router, queries.router, statement.router
+    return build_resolver(
+        registration.router, transfers.router, deposits.router, queries.router, statement.router, router
     )
-    return every_route.get_openapi_json_schema(
+
+
+def allowed_methods(path: str) -> list[str]:
+    """The methods the API takes on ``path`` (as routed, after any prefix), in the order declared."""
+    resolver = every_route()
+    # Powertools keeps its routes in these two lists; resolving a request walks them the same way.
+    routes = resolver._static_routes + resolver._dynamic_routes
+    return list(dict.fromkeys(route.method for route in routes if route.rule.match(path)))
+
+
+@cache
+def openapi_spec() -> str:
+    return every_route().get_openapi_json_schema(
         title="wallet",
         version="1.0.0",
         description="Money transfers between customers, in BRL. Amounts are decimal strings. "

@@ -11,14 +11,17 @@ from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
 from aws_lambda_powertools.event_handler.depends import DependencyResolutionError
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -85,14 +88,30 @@ _GATEWAY_STATUSES = {HTTPStatus.UNAUTHORIZED.value, HTTPStatus.FORBIDDEN.value}
 
 
 def route_responses(
-    success: HTTPStatus, description: str, *error_types: type[errors.WalletError]
+    success: HTTPStatus,
+    description: str,
+    *error_types: type[errors.WalletError],
+    links: dict[str, Any] | None = None,
+    beyond_the_schema: str | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's OpenAPI ``responses``: its success (Powertools adds the schema of the return
     annotation), its possible errors and the validation error. Given ``responses``, Powertools
-    documents nothing else, the success included."""
+    documents nothing else, the success included.
+
+    ``links`` lead from the success to other operations (``wallet.api.links``);
+    ``beyond_the_schema`` says what else is a 422 validation_error though it fits the schema.
+    """
+    succeeded: OpenAPIResponse = {"description": description}
+    if success is HTTPStatus.CREATED:
+        succeeded["headers"] = {"Location": _LOCATION}
+    if links:
+        succeeded["links"] = links
+    validation = "validation_error"
+    if beyond_the_schema:
+        validation += f" (also, though it fits the schema: {beyond_the_schema})"
     documented: dict[int, OpenAPIResponse] = {
-        success.value: {"description": description},
-        HTTPStatus.UNPROCESSABLE_ENTITY.value: _error_doc("validation_error"),
+        success.value: succeeded,
+        HTTPStatus.UNPROCESSABLE_ENTITY.value: _error_doc(validation),
     }
     refusals: tuple[type[errors.WalletError], ...] = (errors.Unauthenticated, errors.Forbidden)
     for error_type in (*refusals, *error_types):
@@ -101,6 +120,12 @@ def route_responses(
         document = _refusal_doc if status in _GATEWAY_STATUSES else _error_doc
         documented[status] = document(f"{codes}, {error_type.code}" if codes else error_type.code)
     return documented
+
+
+_LOCATION: OpenAPIResponseHeader = {
+    "description": "Where the created resource is read",
+    "schema": {"type": "string"},
+}
 
 
 def _error_doc(codes: str) -> OpenAPIResponse:
@@ -158,8 +183,32 @@ def _undecodable_body(_: UnicodeDecodeError) -> Response[Any]:
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the body is not UTF-8 text")
 
 
-def _not_found(_: NotFoundError) -> Response[Any]:
-    return _error(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
+def _not_found_or_not_allowed(app: APIGatewayHttpResolver) -> Callable[[NotFoundError], Response[Any]]:
+    """No route of this function took the request: 405 if the API takes its path with other
+    methods (``Allow`` lists them), else 404.
+
+    Every method API Gateway has no route for reaches the queries function through the
+    ``$default`` route, so the answer is decided from the routes of the WHOLE API.
+    """
+
+    def answer(_: NotFoundError) -> Response[Any]:
+        # Imported on the first request no route takes: it loads every function's routes.
+        from wallet.api.docs import allowed_methods  # noqa: PLC0415
+
+        path = app.context.get("_path") or app.current_event.path
+        allowed = allowed_methods(path)
+        if not allowed:
+            return _error(HTTPStatus.NOT_FOUND, "route_not_found", "no such route")
+        allow = ", ".join(allowed)
+        response = _error(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            f"this route takes only {allow}",
+        )
+        response.headers["Allow"] = allow
+        return response
+
+    return answer
 
 
 def _unexpected(error: Exception) -> Response[Any]:
@@ -188,8 +237,33 @@ def _caller_first[E: Exception](
     return answer_the_caller
 
 
+class _JsonBodiesOnly(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading JSON bodies only.
+
+    Powertools reads form data and multipart bodies too (and answers a multipart type
+    without a boundary with a 500); the spec declares ``application/json`` alone, and any
+    other content type is 415. Media types are compared case-insensitively, parameters
+    (``; charset=utf-8``) aside; a body without a content type is read as JSON.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
+
+    def _get_body(self, app: ApiGatewayResolver) -> dict[str, Any]:
+        content_type = app.current_event.headers.get("content-type", "")
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if media_type not in {"", content_types.APPLICATION_JSON}:
+            raise RequestUnsupportedContentType(
+                "Unsupported content type",
+                errors=[{"type": "unsupported_content_type", "loc": ("body",), "msg": media_type}],
+            )
+        body: dict[str, Any] = self._parse_json_data(app)
+        return body
+
+
 def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json)
+    app._request_validation_middleware = _JsonBodiesOnly()  # where Powertools keeps its own
     app.exception_handler(errors.WalletError)(_wallet_error)
     app.exception_handler(DependencyResolutionError)(_dependency_error)
     app.exception_handler(RequestValidationError)(_caller_first(app, _validation_error))
@@ -197,7 +271,7 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app.exception_handler(UnicodeDecodeError)(_caller_first(app, _undecodable_body))
     app.exception_handler(InvalidEmail)(_unusable_email)
     app.exception_handler(Exception)(_unexpected)
-    app.not_found(_not_found)
+    app.not_found(_not_found_or_not_allowed(app))
     for router in routers:
         app.include_router(router)
     return app

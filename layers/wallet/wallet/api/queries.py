@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 
 from wallet import bootstrap
+from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import BalanceResponse, CustomerResponse, PathId, TransactionResponse
@@ -23,6 +24,7 @@ QueriesDependency = Annotated[Queries, Depends(bootstrap.queries)]
 @router.get(
     "/customers/me",
     summary="The caller's own customer",
+    operation_id=links.GET_ME,
     responses=route_responses(HTTPStatus.OK, "the caller's customer", errors.CustomerNotFound),
     security=CUSTOMER_ONLY,
 )
@@ -33,6 +35,7 @@ def me(caller: Customer, queries: QueriesDependency) -> CustomerResponse:
 @router.get(
     "/customers/<customer_id>",
     summary="The caller's customer, by id",
+    operation_id=links.GET_CUSTOMER,
     responses=route_responses(HTTPStatus.OK, "the customer", errors.CustomerNotFound),
     security=CUSTOMER_ONLY,
 )
@@ -43,6 +46,7 @@ def customer(customer_id: PathId, caller: Customer, queries: QueriesDependency) 
 @router.get(
     "/customers/<customer_id>/balance",
     summary="The caller's balance, from the ledger",
+    operation_id=links.GET_BALANCE,
     responses=route_responses(HTTPStatus.OK, "the balance", errors.CustomerNotFound),
     security=CUSTOMER_ONLY,
 )
@@ -54,6 +58,7 @@ def balance(customer_id: PathId, caller: Customer, queries: QueriesDependency) -
 @router.get(
     "/transfers/<transaction_id>",
     summary="A transaction the caller paid or received",
+    operation_id=links.GET_TRANSFER,
     responses=route_responses(HTTPStatus.OK, "the transaction", errors.TransactionNotFound),
     security=CUSTOMER_ONLY,
 )

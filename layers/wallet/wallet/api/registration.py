@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 
 from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
+from wallet.api import links
 from wallet.api.http import json_response, route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import CustomerResponse, RegisterCustomerRequest
@@ -23,7 +24,14 @@ router = Router()
     summary="Register the signed-in person as a customer",
     description="The e-mail is the token's verified one. The customer is `pending` until its "
     "ledger account is open, then `active`.",
-    responses=route_responses(HTTPStatus.CREATED, "registered", CustomerAlreadyExists),
+    operation_id=links.REGISTER_CUSTOMER,
+    responses=route_responses(
+        HTTPStatus.CREATED,
+        "registered",
+        CustomerAlreadyExists,
+        links=links.AFTER_REGISTRATION,
+        beyond_the_schema="a document whose check digits are wrong",
+    ),
     security=CUSTOMER_ONLY,
 )
 def register(

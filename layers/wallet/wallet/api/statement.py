@@ -13,7 +13,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from wallet import bootstrap
-from wallet.adapters.statement_store import InvalidCursor
+from wallet.adapters.statement_store import CURSOR_PATTERN, MAX_CURSOR_LENGTH, InvalidCursor
+from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import PathId
@@ -25,14 +26,28 @@ router = Router()
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
-Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=CURSOR_PATTERN,
+        description="next_cursor of the previous page (a cursor this API did not give for this "
+        "statement is 422 validation_error)",
+    ),
+]
 StatementDependency = Annotated[StatementQueries, Depends(bootstrap.statement_queries)]
 
 
 @router.get(
     "/customers/<customer_id>/transactions",
     summary="The caller's statement, newest first",
-    responses=route_responses(HTTPStatus.OK, "one page of the statement", errors.CustomerNotFound),
+    operation_id=links.GET_STATEMENT,
+    responses=route_responses(
+        HTTPStatus.OK,
+        "one page of the statement",
+        errors.CustomerNotFound,
+        beyond_the_schema="a cursor this API did not give for this statement",
+    ),
     security=CUSTOMER_ONLY,
 )
 def transactions(

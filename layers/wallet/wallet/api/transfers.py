@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from wallet import bootstrap
+from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.money import created
@@ -22,6 +23,7 @@ router = Router()
 @router.post(
     "/transfers",
     summary="Send money from the caller to another customer",
+    operation_id=links.TRANSFER,
     responses=route_responses(
         HTTPStatus.CREATED,
         "transferred (or the original result of a replay)",
@@ -34,6 +36,7 @@ router = Router()
         errors.SameAccount,
         errors.AuthorizerUnavailable,
         errors.StoreBusy,
+        links=links.AFTER_TRANSFER,
     ),
     security=CUSTOMER_ONLY,
 )

@@ -2,7 +2,17 @@
 
 import re
 
-_PUNCTUATION = re.compile(r"[.\-/\s]")
+CPF_DIGITS, CNPJ_DIGITS = 11, 14
+# 11 (CPF) or 14 (CNPJ) ASCII digits, each followed by at most one of ". - /" or a space, after
+# at most one space (as 529.982.247-25, 11.222.333/0001-81, 529 982 247 25, 52998224725): at
+# most 30 characters. The check digits are a computation no pattern can express: a document
+# that fits the pattern with a wrong one is refused too. The OpenAPI spec publishes this very
+# pattern.
+_MARK = "./ -"
+DOCUMENT_PATTERN = rf"^ ?(?:(?:[0-9][{_MARK}]?){{{CPF_DIGITS}}}|(?:[0-9][{_MARK}]?){{{CNPJ_DIGITS}}}) ?$"
+MAX_DOCUMENT_LENGTH = 1 + 2 * CNPJ_DIGITS + 1
+_DOCUMENT = re.compile(DOCUMENT_PATTERN)
+_PUNCTUATION = re.compile(rf"[{_MARK}]")
 _CNPJ_FIRST_WEIGHTS = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
 _CNPJ_SECOND_WEIGHTS = (6, *_CNPJ_FIRST_WEIGHTS)
 
@@ -12,15 +22,18 @@ class InvalidDocument(ValueError):
 
 
 def normalize_document(raw: str) -> str:
-    """Strip the usual punctuation and check the digits; return the bare digits."""
+    """``DOCUMENT_PATTERN`` with valid check digits; return the bare digits."""
+    if len(raw) > MAX_DOCUMENT_LENGTH or not _DOCUMENT.fullmatch(raw):
+        raise InvalidDocument(
+            f"document must be {CPF_DIGITS} (CPF) or {CNPJ_DIGITS} (CNPJ) digits, "
+            "each followed by at most one of . - / or a space"
+        )
     digits = _PUNCTUATION.sub("", raw)
-    if not digits.isascii() or not digits.isdigit():
-        raise InvalidDocument("document must hold only digits and . - / punctuation")
-    if len(digits) == 11 and _is_valid_cpf(digits):
+    if (len(digits) == CPF_DIGITS and _is_valid_cpf(digits)) or (
+        len(digits) == CNPJ_DIGITS and _is_valid_cnpj(digits)
+    ):
         return digits
-    if len(digits) == 14 and _is_valid_cnpj(digits):
-        return digits
-    raise InvalidDocument("document must be a valid CPF (11 digits) or CNPJ (14 digits)")
+    raise InvalidDocument("document's check digits are wrong: not a valid CPF or CNPJ")
 
 
 def _is_valid_cpf(digits: str) -> bool:

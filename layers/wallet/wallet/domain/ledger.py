@@ -13,6 +13,10 @@ from wallet.domain.errors import InsufficientFunds, MerchantCannotSend, SameAcco
 # Transaction ids derived from an Idempotency-Key live in their own namespace, so that the
 # key, not the request, decides which transaction a retry maps to.
 _IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0c3f7e-4a39-4d8e-9f51-0c1d2e3f4a5b")
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# An Idempotency-Key: visible ASCII, no spaces (HTTP trims a header's ends, and a key is a
+# token, as a UUID or the rail's reference is). The OpenAPI spec publishes this very pattern.
+IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}$"
 
 
 class TransactionKind(StrEnum):

@@ -10,11 +10,16 @@ from typing import Final
 
 CURRENCY: Final = "BRL"
 CENTAVOS_PER_REAL = 100
-# One billion reais: anything larger is a client bug, not a payment.
-MAX_AMOUNT_CENTAVOS = 1_000_000_000 * CENTAVOS_PER_REAL
+# R$ 999,999,999.99, nine digits of reais: anything larger is a client bug, not a payment.
+MAX_AMOUNT_CENTAVOS = 99_999_999_999
+MAX_AMOUNT = Decimal(MAX_AMOUNT_CENTAVOS) / CENTAVOS_PER_REAL
+SMALLEST_AMOUNT = Decimal(1) / CENTAVOS_PER_REAL
 
-# ASCII digits only: Decimal() would read Arabic-Indic or full-width digits too.
-_DECIMAL_STRING = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
+# An amount as a decimal string, exactly: ASCII digits (Decimal() would read Arabic-Indic or
+# full-width digits too), no leading zero, at most two decimals, greater than zero (0.01 up),
+# at most MAX_AMOUNT. The OpenAPI spec publishes this very pattern.
+AMOUNT_PATTERN = r"^(?:[1-9][0-9]{0,8}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9]))$"
+_DECIMAL_STRING = re.compile(AMOUNT_PATTERN)
 
 
 class InvalidAmount(ValueError):
@@ -22,33 +27,49 @@ class InvalidAmount(ValueError):
 
 
 def parse_amount(raw: object) -> int:
-    """Turn a decimal string ("10.50"), an int or a ``Decimal`` into centavos."""
+    """Turn a decimal string ("10.50"), an int or a ``Decimal`` into centavos.
+
+    A string must match ``AMOUNT_PATTERN``; a number must be a multiple of 0.01 in
+    (0, MAX_AMOUNT], written without an exponent (``10.500`` is 10.50).
+    """
+    if isinstance(raw, str):
+        if not _DECIMAL_STRING.fullmatch(raw):
+            raise InvalidAmount(
+                f'amount must look like "10.50": digits without a leading zero, at most two decimals, '
+                f"from {SMALLEST_AMOUNT} to {MAX_AMOUNT}"
+            )
+        return int(Decimal(raw) * CENTAVOS_PER_REAL)
     value = _to_decimal(raw)
-    centavos = int(value * CENTAVOS_PER_REAL)
-    if centavos <= 0:
+    if value <= 0:
         raise InvalidAmount("amount must be greater than zero")
-    if centavos > MAX_AMOUNT_CENTAVOS:
-        raise InvalidAmount("amount is larger than the maximum allowed")
-    return centavos
+    if value > MAX_AMOUNT:
+        raise InvalidAmount(f"amount must be at most {MAX_AMOUNT}")
+    if not _has_at_most_two_decimals(value):
+        raise InvalidAmount("amount must have at most two decimals")
+    return int(value * CENTAVOS_PER_REAL)
+
+
+def _has_at_most_two_decimals(value: Decimal) -> bool:
+    """Exactly, without the context's rounding: 10.500 has two, 1.2340000000000000000000000000001 more."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked before
+    significant = "".join(map(str, digits)).rstrip("0")
+    return exponent + (len(digits) - len(significant)) >= -2
 
 
 def _to_decimal(raw: object) -> Decimal:
     # bool is an int subclass: True must not become R$ 1,00.
-    if isinstance(raw, bool) or not isinstance(raw, (str, int, Decimal)):
+    if isinstance(raw, bool) or not isinstance(raw, (int, Decimal)):
         raise InvalidAmount('amount must be a decimal string such as "10.50" or a JSON number')
-    if isinstance(raw, str):
-        if not _DECIMAL_STRING.fullmatch(raw):
-            raise InvalidAmount('amount must look like "10.50": digits, at most two decimals')
-        return Decimal(raw)
     try:
         value = Decimal(raw)
     except InvalidOperation as error:  # pragma: no cover - Decimal(int) never fails
         raise InvalidAmount("amount is not a number") from error
     if not value.is_finite():
         raise InvalidAmount("amount must be a finite number")
-    exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or exponent < -2 or "E" in str(value):
-        raise InvalidAmount("amount must have at most two decimals and no exponent")
+    # The API's JSON reader refuses numbers in exponent form; a Decimal written so is refused alike.
+    if "E" in str(value):
+        raise InvalidAmount("amount must be written without an exponent")
     return value
 
 
