@@ -11,6 +11,20 @@ from wallet.adapters.ledger_store import LedgerStore
 from wallet.domain.customers import Customer
 from wallet.domain.errors import CustomerNotFound, TransactionNotFound
 from wallet.domain.ledger import Transaction
+from wallet.service.notifications import Profiles
+
+
+def own_customer(profiles: Profiles, caller: str, customer_id: str) -> Customer:
+    """The caller's own registered customer. Another customer's id is not even read: it is
+    answered exactly as an id that does not exist."""
+    customer = profiles.get(customer_id) if customer_id == caller else None
+    if customer is None:
+        raise _not_found(customer_id)
+    return customer
+
+
+def _not_found(customer_id: str) -> CustomerNotFound:
+    return CustomerNotFound(f"customer {customer_id} does not exist")
 
 
 @dataclass(frozen=True)
@@ -25,18 +39,15 @@ class Queries:
         self._ledger = ledger
 
     def customer(self, caller: str, customer_id: str) -> Customer:
-        customer = self._customers.get(customer_id) if customer_id == caller else None
-        if customer is None:
-            raise CustomerNotFound(f"customer {customer_id} does not exist")
-        return customer
+        return own_customer(self._customers, caller, customer_id)
 
     def balance(self, caller: str, customer_id: str) -> Balance:
         """The ledger's balance; a customer whose account is not open yet has nothing."""
         if customer_id != caller:
-            raise CustomerNotFound(f"customer {customer_id} does not exist")
+            raise _not_found(customer_id)
         account = self._ledger.account(customer_id)
         if account is None:
-            self.customer(caller, customer_id)
+            own_customer(self._customers, caller, customer_id)
             return Balance(customer_id, 0)
         return Balance(customer_id, account.balance)
 

@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Protocol
 
 from wallet.adapters.statement_store import StatementPage
-from wallet.domain.errors import CustomerNotFound
 from wallet.domain.statements import StatementEntry, statement_entries
 from wallet.events import TransactionCreated
 from wallet.observability import logger
 from wallet.service.clock import utc_now
 from wallet.service.notifications import EmailBus, NotificationState, Profiles, publish_pending
+from wallet.service.queries import own_customer
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -79,6 +79,5 @@ class StatementQueries:
     ) -> StatementPage:
         """The caller's own statement, newest first; raises CustomerNotFound (another
         customer's id included), or InvalidCursor for a cursor not ours."""
-        if customer_id != caller or self._profiles.get(customer_id) is None:
-            raise CustomerNotFound(f"customer {customer_id} does not exist")
+        own_customer(self._profiles, caller, customer_id)
         return self._statements.page(customer_id, limit, cursor)
