@@ -31,6 +31,10 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   ``sns:Publish`` publishes all the same. Fixed: its default statement carries the
   ``AWS:SourceOwner`` condition, as the one CreateTopic writes (and AWS's) does.
 
+- G22 (AUTH=true): an SNS PublishBatch is authorized as the action ``sns:PublishBatch``,
+  which IAM does not define: AWS authorizes it as ``sns:Publish``, the only action a
+  publisher's policy can name. Fixed: evaluated as ``sns:Publish``.
+
 Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
 """
@@ -154,6 +158,7 @@ def apply() -> None:
     _authorize_sending_on_the_identity()
     _mappings_act_as_the_execution_role()
     _topics_of_stacks_get_the_default_policy_aws_gives()
+    _publish_batch_is_authorized_as_publish()
 
 
 # The warm invocation running on this thread, and the worker that failed in it, if one did.
@@ -390,6 +395,17 @@ def _topics_of_stacks_get_the_default_policy_aws_gives() -> None:
 
     provisioners._sns_create = create_with_the_owners_default_policy  # a replaced topic (TopicName changed)
     provisioners._RESOURCE_HANDLERS["AWS::SNS::Topic"]["create"] = create_with_the_owners_default_policy
+
+
+def _publish_batch_is_authorized_as_publish() -> None:
+    """G22: IAM has no ``sns:PublishBatch`` action; AWS authorizes a PublishBatch as ``sns:Publish``."""
+    extract = iam_actions.extract_iam_action
+
+    def action_aws_evaluates(*args: Any) -> str | None:
+        action: str | None = extract(*args)
+        return "sns:Publish" if action == "sns:PublishBatch" else action
+
+    iam_actions.extract_iam_action = action_aws_evaluates
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The safety net, on a schedule: finish outbox events and notifications still pending.
+"""The safety net, on a schedule: finish outbox events still pending (their notifications included).
 
 Covers stream retries exhausted, a crash between two steps, and records older than the
 stream's 24 h retention. Publishes OldestPendingOutboxAgeSeconds for the alarm.

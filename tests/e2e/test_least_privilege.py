@@ -117,7 +117,7 @@ def subjects(api: Api, person: Person, count: int) -> list[str]:
 
 
 def untouched(aws: LocalAws, *people: Person) -> None:
-    """Wait until nothing of theirs is pending (outbox events, unsent e-mails): the pipeline
+    """Wait until nothing of theirs is pending (outbox events, queued e-mails): the pipeline
     finished their work, marking each step done, which a denied update would have stopped."""
     names = (aws.outputs["CustomersTableName"], aws.outputs["LedgerTableName"])
 

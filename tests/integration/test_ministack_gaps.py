@@ -381,3 +381,18 @@ def test_a_topic_a_stack_creates_lets_no_one_publish_whom_iam_does_not_allow(
     for topic in topics:
         with pytest.raises(ClientError, match=r"AuthorizationError|AccessDenied"):
             as_user.publish(TopicArn=topic, Message="from someone no policy allows")
+
+
+def test_a_publish_batch_is_authorized_as_sns_publish(ministack_with_iam: Server) -> None:
+    """G22: a user whose policy allows sns:Publish on a topic (IAM defines no other action for
+    PublishBatch) publishes a batch to it, and no other topic."""
+    sns = _client(ministack_with_iam, "sns")
+    allowed, other = (sns.create_topic(Name=f"gap-batch-{uuid.uuid4().hex[:8]}")["TopicArn"] for _ in "ab")
+    as_user = _as_new_user(ministack_with_iam, "sns", _allow(["sns:Publish"], allowed))
+    batch = [{"Id": "m0", "Message": "one"}, {"Id": "m1", "Message": "two"}]
+
+    published = as_user.publish_batch(TopicArn=allowed, PublishBatchRequestEntries=batch)
+    with pytest.raises(ClientError, match=r"AuthorizationError|AccessDenied"):
+        as_user.publish_batch(TopicArn=other, PublishBatchRequestEntries=batch)
+
+    assert [entry["Id"] for entry in published["Successful"]] == ["m0", "m1"]

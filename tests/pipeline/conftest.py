@@ -15,7 +15,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -31,6 +31,7 @@ from tests.support.servers import Server
 from tests.support.template import create_table_request, resources
 from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
+from wallet.adapters.email_bus import SnsEmailBus
 from wallet.adapters.ledger_store import LedgerStore
 from wallet.adapters.statement_store import StatementStore
 from wallet.domain.customers import Customer, CustomerType
@@ -133,6 +134,10 @@ class PipelineStack:
                 iterator = page.get("NextShardIterator") if page["Records"] else None
 
     # ------------------------------------------------------------ SNS -> SQS
+    @property
+    def email_bus(self) -> SnsEmailBus:
+        return SnsEmailBus(self.topic_arn, boto3.client("sns"))
+
     def queued_messages(self, expected: int) -> list[dict[str, Any]]:
         """Wait (bounded) for ``expected`` messages on the queue; return them as SQS event records."""
         sqs = boto3.client("sqs")
@@ -167,9 +172,6 @@ class PipelineStack:
     # ------------------------------------------------------------ the customers table
     def statement_of(self, customer_id: str) -> list[StatementEntry]:
         return self.statements.page(customer_id, limit=100, cursor=None).entries
-
-    def pending_notifications(self) -> list[StatementEntry]:
-        return self.statements.pending_notifications(older_than=datetime.now(UTC) + timedelta(days=1))
 
     def idempotency_records(self) -> list[dict[str, Any]]:
         return list(boto3.client("dynamodb").scan(TableName=self.idempotency_table)["Items"])

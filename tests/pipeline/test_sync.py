@@ -14,8 +14,9 @@ from wallet.domain.customers import CustomerStatus
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction
 from wallet.events import TransactionCreated, parse_event
+from wallet.service.notifications import publish_notifications
 from wallet.service.pipeline import Pipeline
-from wallet.service.statements import record_statement
+from wallet.service.statements import entries_of, record_statement
 
 
 def _outbox_status(stack: PipelineStack, event_id: str) -> dict[str, Any]:
@@ -60,7 +61,6 @@ def test_transfer_reaches_both_statements_and_the_payee_mailbox(
         (transfer.transaction_id, Direction.CREDIT, alice.id)
     ]
     assert _outbox_status(stack, transfer.event_id)["status"] == {"S": "processed"}
-    assert stack.pending_notifications() == []
 
     messages = stack.queued_messages(expected=3)
     published = {
@@ -82,17 +82,23 @@ def test_transfer_reaches_both_statements_and_the_payee_mailbox(
     ]
 
 
-def test_a_duplicate_stream_delivery_changes_nothing(stack: PipelineStack, parties: Parties) -> None:
+def test_a_duplicate_stream_delivery_writes_nothing_and_e_mails_nobody_twice(
+    stack: PipelineStack, parties: Parties
+) -> None:
     stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
     records = stack.new_outbox_records(stack.tables.ledger)
     assert stack.sync(records) == []
-    assert len(stack.queued_messages(expected=3)) == 3
+    first = stack.queued_messages(expected=3)
 
     assert stack.sync(records) == []
 
     assert len(stack.statement_of(parties.alice.id)) == 2
     assert len(stack.statement_of(parties.bob.id)) == 1
-    assert stack.queued_messages(expected=0) == []
+    # Publishing is at-least-once: the replay publishes again, and notify sends once.
+    again = stack.queued_messages(expected=3)
+    assert stack.notify(first + again) == []
+    assert len(stack.emails_to(parties.bob.email)) == 1
+    assert len(stack.emails_to(parties.alice.email, expected=2)) == 2
 
 
 def test_a_poison_record_fails_alone(stack: PipelineStack, parties: Parties) -> None:
@@ -123,12 +129,14 @@ def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, par
     assert _outbox_status(stack, event.event_id)["status"] == {"S": "processed"}
     assert len(stack.statement_of(parties.alice.id)) == 2
     assert len(stack.statement_of(parties.bob.id)) == 1
-    assert stack.pending_notifications() == []
-    assert len(stack.queued_messages(expected=3)) == 3
-    # A late stream delivery of the same records, and another sweep: nothing new.
+    swept = stack.queued_messages(expected=3)
+    # A late stream delivery of the same records publishes again, and notify e-mails once;
+    # another sweep finds nothing.
     assert stack.sync([deposit, transfer]) == []
     assert stack.invoke("sweeper", sample("sweeper_schedule"))["events_applied"] == 0
-    assert stack.queued_messages(expected=0) == []
+    assert stack.notify(swept + stack.queued_messages(expected=3)) == []
+    assert len(stack.emails_to(parties.bob.email)) == 1
+    assert len(stack.emails_to(parties.alice.email, expected=2)) == 2
 
 
 def _sweeper_with_pages_of_two(stack: PipelineStack) -> Pipeline:
@@ -187,19 +195,21 @@ def test_a_sweep_out_of_time_leaves_the_rest_to_the_next_one(stack: PipelineStac
     assert len(stack.statement_of(parties.alice.id)) == 4
 
 
-def test_the_sweeper_publishes_notifications_a_crash_left_pending(
+def test_a_crash_after_publishing_publishes_again_and_e_mails_once(
     stack: PipelineStack, parties: Parties
 ) -> None:
     stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
     for record in stack.new_outbox_records(stack.tables.ledger):
-        # Statement written and event marked, then a crash before anything was published.
+        # Statement written and notifications published, then a crash before the event was marked.
         event = _event_of(record)
         record_statement(event, stack.statements)
-        stack.ledger.mark_event_processed(event.event_id, event.occurred_at)
-    assert len(stack.pending_notifications()) == 3
+        publish_notifications(entries_of(event), stack.email_bus)
+    first = stack.queued_messages(expected=3)
 
     report = stack.invoke("sweeper", sample("sweeper_schedule"))
 
-    assert (report["events_applied"], report["notifications_published"]) == (0, 3)
-    assert stack.pending_notifications() == []
-    assert len(stack.queued_messages(expected=3)) == 3
+    assert (report["events_applied"], report["events_failed"]) == (2, 0)
+    again = stack.queued_messages(expected=3)
+    assert stack.notify(first + again) == []
+    assert len(stack.emails_to(parties.bob.email)) == 1
+    assert len(stack.emails_to(parties.alice.email, expected=2)) == 2

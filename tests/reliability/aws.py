@@ -1,6 +1,6 @@
 """The deployed stack's side of the local AWS (ministack): what the tests look at and switch.
 
-- the pipeline's backlog: outbox events and notifications still ``pending`` (the tables'
+- the pipeline's backlog: outbox events still ``pending`` (the tables'
   sparse ``pending`` index), messages in the notifications queue and its DLQ;
 - the sweeper, invoked like the schedule invokes it;
 - SES: the sandbox switch (a real fault: unverified recipients are refused) and the
@@ -63,20 +63,15 @@ class LocalAws:
         ]
 
     # ------------------------------------------------------------------ backlog
-    def pending(self, kind: str) -> int:
-        """Items of ``kind`` ("outbox" or "notification") still in either table's sparse pending index.
-
-        A scan of the index filtered on the prefix, so that it holds whatever the partition
-        key looks like (``outbox``, or sharded ``outbox#3``).
-        """
+    def pending_events(self) -> int:
+        """Outbox events still in either table's sparse pending index (a scan of the index:
+        the only items it holds are pending events, whatever their shard)."""
         dynamodb = self.client("dynamodb")
         total = 0
         for table in (self.outputs["CustomersTableName"], self.outputs["LedgerTableName"]):
             for page in dynamodb.get_paginator("scan").paginate(
                 TableName=table,
                 IndexName="pending",
-                FilterExpression="begins_with(pending_kind, :kind)",
-                ExpressionAttributeValues={":kind": {"S": kind}},
                 Select="COUNT",
             ):
                 total += page["Count"]
@@ -91,13 +86,12 @@ class LocalAws:
 
     def backlog(self) -> dict[str, int]:
         return {
-            "pending_events": self.pending("outbox"),
-            "pending_notifications": self.pending("notification"),
+            "pending_events": self.pending_events(),
             "queued_emails": self.queue_depth("NotificationsQueueUrl"),
         }
 
     def wait_until_idle(self, timeout_seconds: float) -> dict[str, int]:
-        """Wait (bounded) until no event, notification or queued e-mail is left; the last backlog."""
+        """Wait (bounded) until no event or queued e-mail is left; the last backlog."""
         return wait_for(self.backlog, lambda backlog: not any(backlog.values()), timeout_seconds)
 
     # ------------------------------------------------------------------ sweeper
@@ -114,7 +108,7 @@ class LocalAws:
         """Run the sweeper again while outbox events are still pending, as its schedule would
         (a run stops early when it runs out of time); the reports of the runs."""
         reports = [self.sweep()]
-        while self.pending("outbox") and len(reports) < max_runs:
+        while self.pending_events() and len(reports) < max_runs:
             reports.append(self.sweep())
         return reports
 

@@ -118,7 +118,7 @@ def notification_sender() -> "OncePerNotification":
     persistence = DynamoDBPersistenceLayer(
         table_name=IdempotencySettings.from_environment().idempotency_table
     )
-    sender = NotificationSender(statement_store(), customers_store(), mailer)
+    sender = NotificationSender(statement_store(), mailer)
     return OncePerNotification(sender, persistence)
 
 

@@ -16,6 +16,8 @@ from wallet.domain.customers import Customer, CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerAlreadyExists, CustomerNotFound
 from wallet.events import CustomerRegistered
 
+PROFILE_SK = "PROFILE"
+
 
 class CustomerItem(KeyedItem):
     name = UnicodeAttribute()
@@ -28,7 +30,7 @@ class CustomerItem(KeyedItem):
 
     @classmethod
     def key(cls, customer_id: str) -> Self:
-        return cls(pk=f"CUSTOMER#{customer_id}", sk="PROFILE")
+        return cls(pk=f"CUSTOMER#{customer_id}", sk=PROFILE_SK)
 
     @classmethod
     def from_domain(cls, customer: Customer) -> Self:

@@ -31,6 +31,9 @@ _CONDITION_FAILED = "ConditionalCheckFailed"
 RawItem = dict[str, dict[str, Any]]
 # Reasons that say "not now" rather than "no": the same write may succeed a moment later.
 _TRANSIENT = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# BatchGetItem hands back what it could not read under throttling; botocore does not retry it.
+_BATCH_READ_ATTEMPTS = 4
+_BATCH_READ_BASE_DELAY_SECONDS = 0.025
 
 
 class TransactionCancelled(Exception):
@@ -146,6 +149,28 @@ def commit_with_retry(
             if attempt + 1 < attempts:
                 (sleep or time.sleep)(random.uniform(0, base_delay_seconds * 2**attempt))
     raise StoreBusy("the store is busy with concurrent changes; retry shortly", retry_after_seconds=1)
+
+
+def read_together(connection: Connection, table_name: str, keys: Sequence[Model]) -> list[RawItem]:
+    """The items of ``keys`` that exist, in ONE BatchGetItem (strongly consistent), in no
+    particular order; keys DynamoDB leaves unprocessed (throttling) are asked again."""
+    request = {"Keys": [_raw_key(key) for key in keys], "ConsistentRead": True}
+    found: list[RawItem] = []
+    for attempt in range(_BATCH_READ_ATTEMPTS):
+        response = connection.dispatch("BatchGetItem", {"RequestItems": {table_name: request}})
+        found.extend(response["Responses"].get(table_name, []))
+        unprocessed = response.get("UnprocessedKeys", {}).get(table_name)
+        if not unprocessed:
+            return found
+        request = unprocessed
+        time.sleep(random.uniform(0, _BATCH_READ_BASE_DELAY_SECONDS * 2**attempt))
+    raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1)
+
+
+def _raw_key(item: Model) -> RawItem:
+    serialized: RawItem = item.serialize(null_check=False)
+    hash_key, range_key = item._hash_key_attribute(), item._range_key_attribute()
+    return {name: serialized[name] for name in (hash_key.attr_name, range_key.attr_name)}
 
 
 @cache

@@ -4,7 +4,7 @@ No endpoint is configured here: boto3 reads ``AWS_ENDPOINT_URL`` itself, so the 
 talks to AWS and to the local stack.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import boto3
@@ -14,22 +14,43 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
 
+# SNS takes at most 10 messages per PublishBatch.
+_PUBLISH_BATCH_LIMIT = 10
+
+
+class EmailBusRefused(Exception):
+    """SNS accepted the request but not every message in it."""
+
+
 class SnsEmailBus:
-    """Publishes one message per notification; attributes let subscribers filter (kind, role)."""
+    """Publishes messages in batches; attributes let subscribers filter (kind, role)."""
 
     def __init__(self, topic_arn: str, client: "SNSClient | None" = None) -> None:
         self._topic_arn = topic_arn
         self._client = client or boto3.client("sns")
 
-    def publish(self, message: str, attributes: Mapping[str, str]) -> str:
-        response = self._client.publish(
+    def publish(self, messages: Sequence[tuple[str, Mapping[str, str]]]) -> None:
+        for start in range(0, len(messages), _PUBLISH_BATCH_LIMIT):
+            self._publish_batch(messages[start : start + _PUBLISH_BATCH_LIMIT])
+
+    def _publish_batch(self, messages: Sequence[tuple[str, Mapping[str, str]]]) -> None:
+        response = self._client.publish_batch(
             TopicArn=self._topic_arn,
-            Message=message,
-            MessageAttributes={
-                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
-            },
+            PublishBatchRequestEntries=[
+                {
+                    "Id": f"m{position}",
+                    "Message": body,
+                    "MessageAttributes": {
+                        name: {"DataType": "String", "StringValue": value}
+                        for name, value in attributes.items()
+                    },
+                }
+                for position, (body, attributes) in enumerate(messages)
+            ],
         )
-        return response["MessageId"]
+        # Republishing all is safe (the e-mail side deduplicates), so one refusal fails the lot.
+        if response.get("Failed"):
+            raise EmailBusRefused(f"SNS refused {response['Failed']}")
 
 
 class SesMailer:

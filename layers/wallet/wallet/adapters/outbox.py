@@ -5,7 +5,7 @@ stays ``pending`` (and visible in the sparse ``pending`` index) until a consumer
 applied it; then it is marked ``processed`` and given a time-to-live, since from then on
 it only serves deduplication.
 
-The ``pending`` index is shared with unsent notifications (statement entries). Its
+The ``pending`` index's
 partition key is spread over PENDING_SHARDS values (``outbox#3``): with a single value,
 every money movement would write the same index partition, and its ~1,000 writes/s would
 cap the whole ledger.

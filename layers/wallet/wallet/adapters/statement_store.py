@@ -1,11 +1,11 @@
-"""Statements and their notification state, in the customers table.
+"""Statements, in the customers table.
 
 One item per (customer, transaction): ``pk = CUSTOMER#<id>`` next to the profile, and a sort
 key that sorts by time then transaction id, so a customer's statement is one Query read
 backwards (newest first). Both parties' entries are written in ONE TransactWriteItems with
-``attribute_not_exists``: a replayed event changes nothing. An entry whose e-mail has not
-been handed to the email bus yet sits in the sparse ``pending`` index
-(``pending_kind = "notification#<shard>"``), where the sweeper finds what a crash left behind.
+``attribute_not_exists``: a replayed event changes nothing. An entry keeps no notification
+state: the ledger's outbox event stays pending until its notifications are published, so
+the outbox is what a crash leaves for the sweeper (docs/architecture.md, "The event pipeline").
 """
 
 import base64
@@ -18,13 +18,20 @@ from typing import Any, Self
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
 
-from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import KeyedItem, pending_items
+from wallet.adapters.customers_store import PROFILE_SK, CustomerItem
+from wallet.adapters.dynamodb import (
+    AtomicWrite,
+    TransactionCancelled,
+    bind_models,
+    commit_with_retry,
+    read_together,
+)
+from wallet.adapters.outbox import KeyedItem
+from wallet.domain.customers import Customer
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
 
 STATEMENT_ENTITY = "statement_entry"
-NOTIFICATION_PENDING = "notification"
 _ENTRY_PREFIX = "ENTRY#"
 _CUSTOMER_PREFIX = "CUSTOMER#"
 # Fixed width, always UTC: sort keys must sort as the instants they name.
@@ -47,10 +54,7 @@ class StatementEntryItem(KeyedItem):
     amount = NumberAttribute()
     counterparty_id = UnicodeAttribute(null=True)
     occurred_at = UTCDateTimeAttribute()
-    notification_id = UnicodeAttribute()
-    notification_status = UnicodeAttribute()
     recorded_at = UTCDateTimeAttribute()
-    notified_at = UTCDateTimeAttribute(null=True)
 
     @classmethod
     def key(cls, customer_id: str, occurred_at: datetime, transaction_id: str) -> Self:
@@ -62,7 +66,7 @@ class StatementEntryItem(KeyedItem):
         return cls.key(entry.customer_id, entry.occurred_at, entry.transaction_id)
 
     @classmethod
-    def pending_entry(cls, entry: StatementEntry, now: datetime) -> Self:
+    def from_domain(cls, entry: StatementEntry, now: datetime) -> Self:
         item = cls.key_of(entry)
         item.entity = STATEMENT_ENTITY
         item.transaction_id = entry.transaction_id
@@ -71,10 +75,7 @@ class StatementEntryItem(KeyedItem):
         item.amount = entry.amount
         item.counterparty_id = entry.counterparty_id
         item.occurred_at = entry.occurred_at
-        item.notification_id = entry.notification_id
-        item.notification_status = "pending"
         item.recorded_at = now
-        item.mark_pending(NOTIFICATION_PENDING, entry.notification_id, now)
         return item
 
     def to_domain(self) -> StatementEntry:
@@ -87,10 +88,6 @@ class StatementEntryItem(KeyedItem):
             counterparty_id=self.counterparty_id,
             occurred_at=self.occurred_at,
         )
-
-    @property
-    def notification_pending(self) -> bool:
-        return self.pending_kind is not None
 
 
 @dataclass(frozen=True)
@@ -105,6 +102,7 @@ STATEMENT_MODELS = (StatementEntryItem,)
 class StatementStore:
     def __init__(self, table_name: str, host: str | None = None) -> None:
         self._connection = bind_models(STATEMENT_MODELS, table_name, host)
+        self._table_name = table_name
 
     def record(self, entries: Sequence[StatementEntry], now: datetime) -> bool:
         """Write every party's entry in ONE transaction; False if they were already written.
@@ -114,26 +112,13 @@ class StatementStore:
         """
         statement = AtomicWrite()
         for position, entry in enumerate(entries):
-            item = StatementEntryItem.pending_entry(entry, now)
+            item = StatementEntryItem.from_domain(entry, now)
             statement.put(f"entry{position}", item, StatementEntryItem.pk.does_not_exist())
         try:
             commit_with_retry(statement, self._connection)
         except TransactionCancelled:
             return False
         return True
-
-    def still_pending(self, entries: Sequence[StatementEntry]) -> list[StatementEntry]:
-        """Those of ``entries`` whose notification has not been handed to the bus yet."""
-        pending = []
-        for entry in entries:
-            key = StatementEntryItem.key_of(entry)
-            try:
-                item = StatementEntryItem.get(key.pk, key.sk, consistent_read=True)
-            except StatementEntryItem.DoesNotExist:
-                continue
-            if item.notification_pending:
-                pending.append(entry)
-        return pending
 
     def entry(self, customer_id: str, occurred_at: datetime, transaction_id: str) -> StatementEntry | None:
         """One customer's entry of one transaction, if it was written."""
@@ -143,27 +128,24 @@ class StatementStore:
         except StatementEntryItem.DoesNotExist:
             return None
 
-    def mark_notified(self, entry: StatementEntry, now: datetime) -> None:
-        """Leave the pending index; repeating it is harmless."""
-        StatementEntryItem.key_of(entry).update(
-            actions=[
-                StatementEntryItem.notification_status.set("sent"),
-                StatementEntryItem.notified_at.set(now),
-                StatementEntryItem.pending_kind.remove(),
-                StatementEntryItem.pending_since.remove(),
-            ],
-            condition=StatementEntryItem.pk.exists(),
-        )
-
-    def pending_notifications(self, older_than: datetime, limit: int = 100) -> list[StatementEntry]:
-        """Entries whose notification is pending since before ``older_than``, oldest first."""
-        items = pending_items(StatementEntryItem, NOTIFICATION_PENDING, older_than, limit)
-        return [item.to_domain() for item in items]
-
-    def oldest_pending_since(self) -> datetime | None:
-        """When the longest-waiting notification became pending; None if none waits."""
-        oldest = pending_items(StatementEntryItem, NOTIFICATION_PENDING, datetime.now(UTC), limit=1)
-        return datetime.fromisoformat(oldest[0].pending_since) if oldest and oldest[0].pending_since else None
+    def entry_with_profiles(
+        self, customer_id: str, occurred_at: datetime, transaction_id: str, profile_ids: Sequence[str]
+    ) -> tuple[StatementEntry | None, dict[str, Customer]]:
+        """One customer's entry of one transaction, and the profiles of ``profile_ids`` that
+        exist (by id): ONE read, since they all live in the customers table."""
+        keys = [
+            StatementEntryItem.key(customer_id, occurred_at, transaction_id),
+            *(CustomerItem.key(profile_id) for profile_id in dict.fromkeys(profile_ids)),
+        ]
+        entry: StatementEntry | None = None
+        profiles: dict[str, Customer] = {}
+        for raw in read_together(self._connection, self._table_name, keys):
+            if raw["sk"]["S"] == PROFILE_SK:
+                customer = CustomerItem.from_raw_data(raw).to_domain()
+                profiles[customer.id] = customer
+            else:
+                entry = StatementEntryItem.from_raw_data(raw).to_domain()
+        return entry, profiles
 
     def page(self, customer_id: str, limit: int, cursor: str | None) -> StatementPage:
         """One page of a customer's statement, newest first."""

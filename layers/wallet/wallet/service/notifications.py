@@ -1,12 +1,11 @@
-"""Notifications: hand pending ones to the email bus, then compose and send the e-mails.
+"""Notifications: hand them to the email bus, then compose and send the e-mails.
 
-The sync (and the sweeper) publish one message per statement entry whose notification is
-still pending, then mark it sent: the seed's last two steps, in its order. A crash between
-the two republishes later, so the e-mail side must recognise a duplicate: see
-``OncePerNotification`` (wallet.service.once_per_notification).
+The sync (and the sweeper) publish one message per statement entry of a transaction, all in
+one request, every time they apply its event: publishing is at-least-once, and the e-mail
+side recognises a duplicate (``OncePerNotification``, wallet.service.once_per_notification).
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal, Protocol, Self
@@ -19,7 +18,6 @@ from wallet.domain.ledger import TransactionKind
 from wallet.domain.money import format_brl
 from wallet.domain.statements import Role, StatementEntry
 from wallet.observability import MetricUnit, logger, metrics
-from wallet.service.clock import utc_now
 
 # Brasília time; Brazil has had no daylight saving time since 2019.
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
@@ -59,45 +57,33 @@ class Notification(BaseModel):
 
 
 class EmailBus(Protocol):
-    def publish(self, message: str, attributes: Mapping[str, str]) -> str: ...
-
-
-class NotificationState(Protocol):
-    def still_pending(self, entries: Sequence[StatementEntry]) -> list[StatementEntry]: ...
-
-    def mark_notified(self, entry: StatementEntry, now: datetime) -> None: ...
+    def publish(self, messages: Sequence[tuple[str, Mapping[str, str]]]) -> None:
+        """Every (body, attributes) message, in one request; raises unless all were accepted."""
+        ...
 
 
 class Profiles(Protocol):
     def get(self, customer_id: str) -> Customer | None: ...
 
 
-class StatementLookup(Protocol):
-    def entry(
-        self, customer_id: str, occurred_at: datetime, transaction_id: str
-    ) -> StatementEntry | None: ...
+class NotificationRecords(Protocol):
+    def entry_with_profiles(
+        self, customer_id: str, occurred_at: datetime, transaction_id: str, profile_ids: Sequence[str]
+    ) -> tuple[StatementEntry | None, dict[str, Customer]]: ...
 
 
 class Mailer(Protocol):
     def send(self, to: str, subject: str, body: str) -> str: ...
 
 
-def publish_pending(
-    entries: Sequence[StatementEntry],
-    state: NotificationState,
-    bus: EmailBus,
-    now: Callable[[], datetime] = utc_now,
-) -> int:
-    """Publish the notifications of ``entries`` still pending, then mark each one sent."""
-    published = 0
-    for entry in state.still_pending(entries):
-        notification = Notification.of(entry)
-        bus.publish(notification.model_dump_json(), notification.attributes())
-        state.mark_notified(entry, now())
-        published += 1
-    if published:
-        metrics.add_metric(name="NotificationsPublished", unit=MetricUnit.Count, value=published)
-    return published
+def publish_notifications(entries: Sequence[StatementEntry], bus: EmailBus) -> int:
+    """One message per entry, all in one request: the payee's confirmation and the payer's receipt."""
+    notifications = [Notification.of(entry) for entry in entries]
+    bus.publish(
+        [(notification.model_dump_json(), notification.attributes()) for notification in notifications]
+    )
+    metrics.add_metric(name="NotificationsPublished", unit=MetricUnit.Count, value=len(notifications))
+    return len(notifications)
 
 
 @dataclass(frozen=True)
@@ -129,27 +115,30 @@ def compose_email(notification: Notification, recipient: Customer, counterparty:
 
 
 class NotificationSender:
-    """Reads the profiles, composes the e-mail and sends it (no deduplication here)."""
+    """Reads what a notification needs, composes the e-mail and sends it (no deduplication here)."""
 
-    def __init__(self, statements: StatementLookup, profiles: Profiles, mailer: Mailer) -> None:
-        self._statements = statements
-        self._profiles = profiles
+    def __init__(self, records: NotificationRecords, mailer: Mailer) -> None:
+        self._records = records
         self._mailer = mailer
 
-    def is_backed(self, notification: Notification) -> bool:
-        """Whether a statement entry in the table says exactly this: anyone who can publish to
+    def compose(self, notification: Notification) -> Email | None:
+        """The e-mail, from ONE read of the statement entry and both profiles; None unless a
+        statement entry in the table says exactly this notification: anyone who can publish to
         the topic could otherwise e-mail any customer anything in the bank's name."""
-        entry = self._statements.entry(
-            notification.customer_id, notification.occurred_at, notification.transaction_id
+        counterparty_id = notification.counterparty_id
+        entry, profiles = self._records.entry_with_profiles(
+            notification.customer_id,
+            notification.occurred_at,
+            notification.transaction_id,
+            [notification.customer_id, *([counterparty_id] if counterparty_id is not None else [])],
         )
-        return entry is not None and Notification.of(entry) == notification
+        if entry is None or Notification.of(entry) != notification:
+            return None
+        recipient = _profile(profiles, notification.customer_id)
+        counterparty = _profile(profiles, counterparty_id) if counterparty_id is not None else None
+        return compose_email(notification, recipient, counterparty)
 
-    def send(self, notification: Notification) -> str:
-        recipient = self._profile(notification.customer_id)
-        counterparty = (
-            self._profile(notification.counterparty_id) if notification.counterparty_id is not None else None
-        )
-        email = compose_email(notification, recipient, counterparty)
+    def send(self, notification: Notification, email: Email) -> str:
         message_id = self._mailer.send(email.to, email.subject, email.body)
         logger.info(
             "notification e-mailed",
@@ -158,8 +147,9 @@ class NotificationSender:
         metrics.add_metric(name="NotificationsEmailed", unit=MetricUnit.Count, value=1)
         return message_id
 
-    def _profile(self, customer_id: str) -> Customer:
-        customer = self._profiles.get(customer_id)
-        if customer is None:
-            raise CustomerNotFound(f"customer {customer_id} does not exist")
-        return customer
+
+def _profile(profiles: Mapping[str, Customer], customer_id: str) -> Customer:
+    customer = profiles.get(customer_id)
+    if customer is None:
+        raise CustomerNotFound(f"customer {customer_id} does not exist")
+    return customer

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet.observability import MetricUnit, logger, metrics
-from wallet.service.notifications import Notification, NotificationSender
+from wallet.service.notifications import Email, Notification, NotificationSender
 
 # Longer than a message can live in the DLQ (14 days), so a re-driven duplicate is still known.
 DEDUPLICATION_WINDOW = timedelta(days=15)
@@ -42,8 +42,8 @@ class OncePerNotification:
             raise_on_no_idempotency_key=True,
         )
 
-        def send_once(notification: dict[str, Any]) -> dict[str, str]:
-            return {"message_id": sender.send(Notification.model_validate(notification))}
+        def send_once(notification: dict[str, Any], email: Email) -> dict[str, str]:
+            return {"message_id": sender.send(Notification.model_validate(notification), email)}
 
         self._send_once: Callable[..., dict[str, str]] = idempotent_function(
             data_keyword_argument="notification",
@@ -59,11 +59,12 @@ class OncePerNotification:
     def send(self, notification: Notification) -> str | None:
         """The e-mail's message id; None, and nothing sent, for a notification no statement entry
         backs. That check comes first, so a forged message leaves no dedup record behind."""
-        if not self._sender.is_backed(notification):
+        email = self._sender.compose(notification)
+        if email is None:
             logger.warning(
                 "notification not backed by a statement entry: not sent",
                 extra={"notification_id": notification.notification_id},
             )
             metrics.add_metric(name="NotificationsUnbacked", unit=MetricUnit.Count, value=1)
             return None
-        return self._send_once(notification=notification.model_dump(mode="json"))["message_id"]
+        return self._send_once(notification=notification.model_dump(mode="json"), email=email)["message_id"]

@@ -14,11 +14,10 @@ from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
 from wallet.adapters.outbox import OutboxItem
 from wallet.adapters.statement_store import StatementStore
-from wallet.domain.statements import StatementEntry
 from wallet.events import CustomerRegistered, TransactionCreated
 from wallet.observability import MetricUnit, logger, metrics
 from wallet.service.clock import utc_now
-from wallet.service.notifications import EmailBus, publish_pending
+from wallet.service.notifications import EmailBus
 from wallet.service.statements import apply_transaction_created
 from wallet.service.sync import apply_customer_registered
 
@@ -32,10 +31,7 @@ SWEEP_PAGE_SIZE = 100
 class SweepReport:
     events_applied: int
     events_failed: int
-    notifications_published: int
-    notifications_failed: int
     oldest_pending_outbox_age_seconds: float
-    oldest_pending_notification_age_seconds: float
 
 
 class Pipeline:
@@ -77,19 +73,11 @@ class Pipeline:
             _drain(self._outbox_backlog(older_than, store.pending_events), self._page_size, has_time)
             for store in (self._customers, self._ledger)
         ]
-        published, unpublished = (
-            _drain(self._notification_backlog(older_than), self._page_size, has_time)
-            if has_time()
-            else (0, 0)
-        )
         now = self._now()
         report = SweepReport(
             events_applied=sum(done for done, _ in outbox),
             events_failed=sum(failed for _, failed in outbox),
-            notifications_published=published,
-            notifications_failed=unpublished,
             oldest_pending_outbox_age_seconds=_age(self._oldest_pending_event(now), now),
-            oldest_pending_notification_age_seconds=_age(self._statements.oldest_pending_since(), now),
         )
         self._record_metrics(report)
         return report
@@ -107,17 +95,6 @@ class Pipeline:
             # Left pending: the next sweep retries, and the age alarm tells an operator.
             failure="sweep could not apply event",
             key_name="event_id",
-        )
-
-    def _notification_backlog(self, older_than: datetime) -> "_Backlog[StatementEntry]":
-        return _Backlog(
-            # Notifications fail only together (the e-mail bus is down): always read from the head.
-            read=lambda _since: self._statements.pending_notifications(older_than, self._page_size),
-            key=lambda entry: entry.notification_id,
-            since=lambda _entry: None,
-            finish=lambda entry: publish_pending([entry], self._statements, self._bus, self._now),
-            failure="sweep could not publish",
-            key_name="notification_id",
         )
 
     def _oldest_pending_event(self, now: datetime) -> datetime | None:
@@ -139,14 +116,8 @@ class Pipeline:
             unit=MetricUnit.Seconds,
             value=report.oldest_pending_outbox_age_seconds,
         )
-        metrics.add_metric(
-            name="OldestPendingNotificationAgeSeconds",
-            unit=MetricUnit.Seconds,
-            value=report.oldest_pending_notification_age_seconds,
-        )
         metrics.add_metric(name="SweepEventsApplied", unit=MetricUnit.Count, value=report.events_applied)
-        failures = report.events_failed + report.notifications_failed
-        metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=failures)
+        metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=report.events_failed)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """Statements: apply a TransactionCreated to both parties' statements, and read them back.
 
 ``apply_transaction_created`` is the seed's background worker for one event, step by step:
-write the statement entries (one transaction, idempotent), mark the event processed in the
-ledger, publish the notifications still pending, mark them sent. Each step is idempotent,
-so a stream retry or the sweeper can start over at any point after a crash.
+write the statement entries (one transaction, idempotent), publish their notifications (one
+request), mark the event processed in the ledger. The event stays pending until the last
+step, so a stream retry or the sweeper starts over after a crash at any point, and every
+step may be repeated: the entries are written once, a notification is e-mailed once.
 """
 
 from collections.abc import Callable, Sequence
@@ -15,14 +16,14 @@ from wallet.domain.statements import StatementEntry, statement_entries
 from wallet.events import TransactionCreated
 from wallet.observability import logger
 from wallet.service.clock import utc_now
-from wallet.service.notifications import EmailBus, NotificationState, Profiles, publish_pending
+from wallet.service.notifications import EmailBus, Profiles, publish_notifications
 from wallet.service.queries import own_customer
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
-class Statements(NotificationState, Protocol):
+class Statements(Protocol):
     def record(self, entries: Sequence[StatementEntry], now: datetime) -> bool: ...
 
 
@@ -55,10 +56,10 @@ def apply_transaction_created(
     bus: EmailBus,
     now: Callable[[], datetime] = utc_now,
 ) -> None:
-    """All of the seed's steps for one TransactionCreated, in its order."""
+    """The seed's steps for one TransactionCreated; the event is marked processed last."""
     written = record_statement(event, statements, now)
+    published = publish_notifications(entries_of(event), bus)
     ledger.mark_event_processed(event.event_id, now())
-    published = publish_pending(entries_of(event), statements, bus, now)
     logger.info(
         "transaction created applied",
         extra={"transaction_id": event.transaction_id, "written": written, "published": published},
