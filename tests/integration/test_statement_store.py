@@ -28,15 +28,16 @@ def _transfer(transaction_id: str, payer: Customer, payee: Customer, amount: int
     )
 
 
-def test_the_entries_of_a_transaction_are_written_once(stores: Stores) -> None:
+def test_writing_the_entries_of_a_transaction_again_changes_neither_statement(stores: Stores) -> None:
     payer, payee = stores.register(), stores.register()
-    entries = _transfer("t-1", payer, payee, 1_000)
+    [debit, credit] = _transfer("t-1", payer, payee, 1_000)
     statements = _store(stores)
 
-    assert statements.record(entries, WHEN)
-    assert not statements.record(entries, WHEN)
+    statements.record([debit, credit], WHEN)
+    statements.record([debit, credit], WHEN)
 
-    assert statements.page(payee.id, limit=10, cursor=None).entries == [entries[1]]
+    assert statements.page(payer.id, limit=10, cursor=None).entries == [debit]
+    assert statements.page(payee.id, limit=10, cursor=None).entries == [credit]
 
 
 def test_an_entry_and_its_profiles_come_back_in_one_read(stores: Stores) -> None:

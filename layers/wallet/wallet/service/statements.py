@@ -24,7 +24,7 @@ MAX_PAGE_SIZE = 100
 
 
 class Statements(Protocol):
-    def record(self, entries: Sequence[StatementEntry], now: datetime) -> bool: ...
+    def record(self, entries: Sequence[StatementEntry], now: datetime) -> None: ...
 
 
 class EventLog(Protocol):
@@ -44,9 +44,9 @@ def entries_of(event: TransactionCreated) -> list[StatementEntry]:
 
 def record_statement(
     event: TransactionCreated, statements: Statements, now: Callable[[], datetime] = utc_now
-) -> bool:
-    """Step 1: both parties' entries, atomically; False for a replay."""
-    return statements.record(entries_of(event), now())
+) -> None:
+    """Step 1: both parties' entries; a replay writes them again, unchanged."""
+    statements.record(entries_of(event), now())
 
 
 def apply_transaction_created(
@@ -57,12 +57,12 @@ def apply_transaction_created(
     now: Callable[[], datetime] = utc_now,
 ) -> None:
     """The seed's steps for one TransactionCreated; the event is marked processed last."""
-    written = record_statement(event, statements, now)
+    record_statement(event, statements, now)
     published = publish_notifications(entries_of(event), bus)
     ledger.mark_event_processed(event.event_id, now())
     logger.info(
         "transaction created applied",
-        extra={"transaction_id": event.transaction_id, "written": written, "published": published},
+        extra={"transaction_id": event.transaction_id, "published": published},
     )
 
 
