@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet import bootstrap
-from wallet.adapters.outbox import OUTBOX_ENTITY
+from wallet.adapters.outbox import EVENT_CARRIERS
 from wallet.events import parse_event
 from wallet.observability import logger, metrics, tracer
 
@@ -25,8 +25,8 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 
 def record_handler(record: DynamoDBRecord) -> None:
     image = record.dynamodb.new_image if record.dynamodb is not None else {}
-    if record.event_name is not DynamoDBRecordEventName.INSERT or image.get("entity") != OUTBOX_ENTITY:
-        logger.warning("not an outbox insert; skipped", extra={"event_id": record.event_id})
+    if record.event_name is not DynamoDBRecordEventName.INSERT or image.get("entity") not in EVENT_CARRIERS:
+        logger.warning("not an event's insert; skipped", extra={"event_id": record.event_id})
         return
     try:
         bootstrap.pipeline().apply(parse_event(image["payload"]))

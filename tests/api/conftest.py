@@ -32,6 +32,7 @@ from tests.support.identities import Person, rail_claims
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.servers import Server
 from wallet import bootstrap
+from wallet.adapters.outbox import EVENT_CARRIERS
 from wallet.events import CustomerRegistered, parse_event
 from wallet.observability import logger
 from wallet.service.sync import apply_customer_registered
@@ -267,8 +268,10 @@ class Api:
         return found[0] if found else None
 
     def outbox_payloads(self, table: str) -> list[dict[str, Any]]:
-        """The events of ``table``'s outbox items, as their JSON payloads."""
-        return [json.loads(item["payload"]) for item in self.items(table) if item.get("entity") == "outbox"]
+        """The events ``table``'s items carry (outbox items, transactions), as their JSON payloads."""
+        return [
+            json.loads(item["payload"]) for item in self.items(table) if item.get("entity") in EVENT_CARRIERS
+        ]
 
 
 @pytest.fixture(scope="session")

@@ -101,19 +101,21 @@ def test_a_transfer_of_the_whole_balance_leaves_zero(stores: Stores) -> None:
     assert (stores.balance(payer), stores.balance(payee)) == (0, 500)
 
 
-def test_the_event_is_pending_in_the_outbox_until_marked_processed(stores: Stores) -> None:
+def test_the_transaction_carries_its_event_pending_until_marked_processed(stores: Stores) -> None:
     customer_id = opened(stores)
     transaction, event = movement(None, customer_id, 300)
     stores.ledger.record(transaction, event)
 
     assert [item.event() for item in stores.ledger.pending_events(older_than=FAR_FUTURE)] == [event]
 
-    stores.ledger.mark_event_processed(event.event_id, NOW)
-    stores.ledger.mark_event_processed(event.event_id, NOW)
+    stores.ledger.mark_event_processed(event, NOW)
+    stores.ledger.mark_event_processed(event, NOW)
 
     assert stores.ledger.pending_events(older_than=FAR_FUTURE) == []
-    item = stores.ledger_items()[(f"EVENT#{event.event_id}", "EVENT")]
-    assert (item["status"], "pending_kind" in item, "expires_at" in item) == ("processed", False, True)
+    item = stores.ledger_items()[(f"TRANSACTION#{transaction.id}", "TRANSACTION")]
+    # Kept for good, as every transaction is: only its place in the pending index goes.
+    assert ("pending_kind" in item, "expires_at" in item, item["event_id"]) == (False, False, event.event_id)
+    assert stores.ledger.transaction(transaction.id) == transaction
 
 
 def test_recording_the_same_transaction_twice_moves_the_money_once(stores: Stores) -> None:
@@ -182,7 +184,7 @@ def test_cancellation_reasons_map_to_labels_in_the_order_sent(stores: Stores) ->
         [AccountItem.balance.add(-11)],
         condition=AccountItem.pk.exists() & (AccountItem.balance >= 11),
     )
-    fresh = TransactionItem.from_domain(movement(None, poor, 11)[0])
+    fresh = TransactionItem.announced(*movement(None, poor, 11))
     write.put("transaction", fresh, TransactionItem.pk.does_not_exist())
 
     with pytest.raises(TransactionCancelled) as cancelled:
@@ -197,7 +199,7 @@ def test_a_failing_put_is_named_even_when_added_last(stores: Stores) -> None:
     stores.ledger.record(recorded, event)
     write = AtomicWrite()
     write.update("debit", AccountItem.key(rich), [AccountItem.balance.add(-1)], AccountItem.balance >= 1)
-    write.put("transaction", TransactionItem.from_domain(recorded), TransactionItem.pk.does_not_exist())
+    write.put("transaction", TransactionItem.announced(recorded, event), TransactionItem.pk.does_not_exist())
 
     with pytest.raises(TransactionCancelled) as cancelled:
         write.commit(connection_for(stores.tables.endpoint))

@@ -33,6 +33,7 @@ from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.email_bus import SnsEmailBus
 from wallet.adapters.ledger_store import LedgerStore
+from wallet.adapters.outbox import EVENT_CARRIERS
 from wallet.adapters.statement_store import StatementStore
 from wallet.domain.customers import Customer, CustomerType
 from wallet.domain.statements import StatementEntry
@@ -180,7 +181,7 @@ class PipelineStack:
 def _is_outbox_insert(record: dict[str, Any]) -> bool:
     """The template's FilterCriteria, as Lambda applies them before invoking."""
     image = record["dynamodb"].get("NewImage", {})
-    return bool(record["eventName"] == "INSERT" and image.get("entity") == {"S": "outbox"})
+    return bool(record["eventName"] == "INSERT" and image.get("entity", {}).get("S") in EVENT_CARRIERS)
 
 
 def _lambda_record(record: dict[str, Any], envelope: dict[str, Any], stream_arn: str) -> dict[str, Any]:

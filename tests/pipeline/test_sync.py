@@ -8,7 +8,7 @@ import boto3
 
 from tests.pipeline.conftest import Parties, PipelineStack, sample
 from wallet.adapters.email_bus import SnsEmailBus
-from wallet.adapters.ledger_store import LedgerOutboxItem
+from wallet.adapters.ledger_store import TransactionItem
 from wallet.adapters.outbox import OUTBOX_ENTITY
 from wallet.domain.customers import CustomerStatus
 from wallet.domain.ledger import TransactionKind
@@ -19,12 +19,13 @@ from wallet.service.pipeline import Pipeline
 from wallet.service.statements import entries_of, record_statement
 
 
-def _outbox_status(stack: PipelineStack, event_id: str) -> dict[str, Any]:
-    key = {"pk": {"S": f"EVENT#{event_id}"}, "sk": {"S": "EVENT"}}
-    item: dict[str, Any] = boto3.client("dynamodb").get_item(
-        TableName=stack.tables.ledger, Key=key, ConsistentRead=True
-    )["Item"]
-    return item
+def _processed(stack: PipelineStack, event: TransactionCreated) -> bool:
+    """Whether the transaction's event was applied: it has left the pending index."""
+    key = {"pk": {"S": f"TRANSACTION#{event.transaction_id}"}, "sk": {"S": "TRANSACTION"}}
+    item = boto3.client("dynamodb").get_item(TableName=stack.tables.ledger, Key=key, ConsistentRead=True)[
+        "Item"
+    ]
+    return "pending_kind" not in item and "event_processed_at" in item
 
 
 def _event_of(record: dict[str, Any]) -> TransactionCreated:
@@ -60,7 +61,7 @@ def test_transfer_reaches_both_statements_and_the_payee_mailbox(
     assert [(e.transaction_id, e.direction, e.counterparty_id) for e in bob_entry] == [
         (transfer.transaction_id, Direction.CREDIT, alice.id)
     ]
-    assert _outbox_status(stack, transfer.event_id)["status"] == {"S": "processed"}
+    assert _processed(stack, transfer)
 
     messages = stack.queued_messages(expected=3)
     published = {
@@ -120,13 +121,13 @@ def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, par
     event = _event_of(transfer)
     # The sync wrote the statement entries, then died before marking the event processed.
     record_statement(event, stack.statements)
-    assert _outbox_status(stack, event.event_id)["status"] == {"S": "pending"}
+    assert not _processed(stack, event)
 
     report = stack.invoke("sweeper", sample("sweeper_schedule"))
 
     assert report["events_applied"] == 2 and report["events_failed"] == 0
     assert report["oldest_pending_outbox_age_seconds"] == 0
-    assert _outbox_status(stack, event.event_id)["status"] == {"S": "processed"}
+    assert _processed(stack, event)
     assert len(stack.statement_of(parties.alice.id)) == 2
     assert len(stack.statement_of(parties.bob.id)) == 1
     swept = stack.queued_messages(expected=3)
@@ -152,11 +153,12 @@ def _backlog_of_four_events(stack: PipelineStack, parties: Parties) -> None:
 
 
 def _poison_events(count: int) -> None:
-    """Outbox events older than any other that can never be applied (an unreadable payload)."""
+    """Transactions older than any other whose event can never be applied (an unreadable payload)."""
     for n in range(count):
-        item = LedgerOutboxItem.key(f"poison-{n}")
-        item.entity, item.event_id, item.event_type = OUTBOX_ENTITY, f"poison-{n}", "TransactionCreated"
-        item.payload, item.status = "{}", "pending"
+        item = TransactionItem.key(f"poison-{n}")
+        item.entity, item.kind, item.payee_id, item.amount = "transaction", "deposit", "nobody", 1
+        item.status, item.request_fingerprint = "completed", "poison"
+        item.event_id, item.payload = f"poison-{n}", "{}"
         item.created_at = datetime(2000, 1, 1, 0, 0, n, tzinfo=UTC)
         item.mark_pending(OUTBOX_ENTITY, item.event_id, item.created_at)
         item.save()

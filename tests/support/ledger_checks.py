@@ -80,7 +80,6 @@ def read_ledger(tables: HasLedger) -> LedgerSnapshot:
             balances[pk.removeprefix("ACCOUNT#")] = _int(item["balance"])
         elif item["entity"] == "transaction":
             transactions[pk.removeprefix("TRANSACTION#")] = item
-        elif item["entity"] == "outbox":
             event = parse_event(item["payload"])
             assert isinstance(event, TransactionCreated), f"unexpected event in the ledger: {event!r}"
             events.append(event)

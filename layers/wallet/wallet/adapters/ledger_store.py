@@ -1,10 +1,14 @@
-"""The ledger table: accounts, transactions and the ledger's outbox.
+"""The ledger table: accounts, and transactions that carry their own event.
 
 It is the only source of truth for balances. Every money movement is ONE
 TransactWriteItems whose conditions are the seed's "lock, check balance, commit":
 the debit holds only while ``balance >= amount``, the credit only on an existing account,
-and the transaction and its ``TransactionCreated`` event only if that transaction id is
-new, which is what makes an Idempotency-Key safe.
+and the transaction only if that transaction id is new, which is what makes an
+Idempotency-Key safe.
+
+The transaction item is the ledger's outbox: it carries its ``TransactionCreated`` and sits
+in the sparse ``pending`` index until the sync has applied it. A separate outbox item would
+be one more write per transfer, of data the transaction already holds.
 """
 
 from datetime import datetime
@@ -14,7 +18,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import PutError
 
 from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, OutboxItem, pending_items, processed_actions
+from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, left_pending, pending_items
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import CustomerNotFound, InsufficientFunds, WalletError
 from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus, debit_refusal
@@ -46,13 +50,18 @@ class TransactionItem(KeyedItem):
     status = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     request_fingerprint = UnicodeAttribute()
+    # Its TransactionCreated (the event contract, as a consumer reads it), and when it was applied.
+    event_id = UnicodeAttribute()
+    payload = UnicodeAttribute()
+    event_processed_at = UTCDateTimeAttribute(null=True)
 
     @classmethod
     def key(cls, transaction_id: str) -> Self:
         return cls(pk=f"TRANSACTION#{transaction_id}", sk="TRANSACTION")
 
     @classmethod
-    def from_domain(cls, transaction: Transaction) -> Self:
+    def announced(cls, transaction: Transaction, event: TransactionCreated) -> Self:
+        """The transaction with its event, pending until a consumer has applied it."""
         item = cls.key(transaction.id)
         item.entity = "transaction"
         item.kind = transaction.kind.value
@@ -62,6 +71,9 @@ class TransactionItem(KeyedItem):
         item.status = transaction.status.value
         item.created_at = transaction.created_at
         item.request_fingerprint = transaction.request_fingerprint
+        item.event_id = event.event_id
+        item.payload = event.model_dump_json()
+        item.mark_pending(OUTBOX_ENTITY, event.event_id, event.occurred_at)
         return item
 
     def to_domain(self) -> Transaction:
@@ -76,9 +88,8 @@ class TransactionItem(KeyedItem):
             request_fingerprint=self.request_fingerprint,
         )
 
-
-class LedgerOutboxItem(OutboxItem):
-    pass
+    def event(self) -> TransactionCreated:
+        return TransactionCreated.model_validate_json(self.payload)
 
 
 class DuplicateTransaction(Exception):
@@ -103,7 +114,7 @@ class NoAccount(CustomerNotFound):
         self.customer_id = customer_id
 
 
-LEDGER_MODELS = (AccountItem, TransactionItem, LedgerOutboxItem)
+LEDGER_MODELS = (AccountItem, TransactionItem)
 
 
 class LedgerStore:
@@ -150,7 +161,7 @@ class LedgerStore:
         try:
             commit_with_retry(self._movement(transaction, event), self._connection)
         except TransactionCancelled as cancelled:
-            if {"transaction", "event"} & cancelled.failed:
+            if "transaction" in cancelled.failed:
                 raise DuplicateTransaction(transaction.id) from cancelled
             if "debit" in cancelled.failed and transaction.payer_id is not None:
                 raise _debit_refusal(transaction.payer_id, transaction.amount, cancelled) from cancelled
@@ -177,19 +188,18 @@ class LedgerStore:
             condition=AccountItem.pk.exists(),
         )
         movement.put(
-            "transaction", TransactionItem.from_domain(transaction), TransactionItem.pk.does_not_exist()
+            "transaction", TransactionItem.announced(transaction, event), TransactionItem.pk.does_not_exist()
         )
-        movement.put("event", LedgerOutboxItem.pending_event(event), LedgerOutboxItem.pk.does_not_exist())
         return movement
 
     def pending_events(
         self, older_than: datetime, limit: int = 100, since: str | None = None
-    ) -> list[LedgerOutboxItem]:
-        return pending_items(LedgerOutboxItem, OUTBOX_ENTITY, older_than, limit, since)
+    ) -> list[TransactionItem]:
+        return pending_items(TransactionItem, OUTBOX_ENTITY, older_than, limit, since)
 
-    def mark_event_processed(self, event_id: str, now: datetime) -> None:
+    def mark_event_processed(self, event: TransactionCreated, now: datetime) -> None:
         """Idempotent: marking an already processed event again changes nothing that matters."""
-        LedgerOutboxItem.key(event_id).update(
-            actions=processed_actions(LedgerOutboxItem, now),
-            condition=LedgerOutboxItem.pk.exists(),
+        TransactionItem.key(event.transaction_id).update(
+            actions=[TransactionItem.event_processed_at.set(now), *left_pending(TransactionItem)],
+            condition=TransactionItem.pk.exists(),
         )

@@ -23,6 +23,9 @@ from pynamodb.models import Model
 from wallet.events import CustomerRegistered, TransactionCreated, parse_event
 
 OUTBOX_ENTITY = "outbox"
+# Items a consumer applies as events: outbox items, and ledger transactions, which carry
+# their TransactionCreated themselves (one item write per transfer less).
+EVENT_CARRIERS = frozenset({OUTBOX_ENTITY, "transaction"})
 PENDING_INDEX = "pending"
 PENDING_SHARDS = 8
 PROCESSED_RETENTION = timedelta(days=30)
@@ -92,10 +95,14 @@ def processed_actions(model: type[OutboxItem], now: datetime) -> list[Action]:
     return [
         model.status.set("processed"),
         model.processed_at.set(now),
-        model.pending_kind.remove(),
-        model.pending_since.remove(),
+        *left_pending(model),
         model.expires_at.set(int((now + PROCESSED_RETENTION).timestamp())),
     ]
+
+
+def left_pending(model: type[KeyedItem]) -> list[Action]:
+    """Leave the sparse ``pending`` index: nothing waits for a consumer any more."""
+    return [model.pending_kind.remove(), model.pending_since.remove()]
 
 
 def pending_items[Item: KeyedItem](

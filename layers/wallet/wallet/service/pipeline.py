@@ -9,10 +9,10 @@ through the very same idempotent use cases.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
-from wallet.adapters.outbox import OutboxItem
 from wallet.adapters.statement_store import StatementStore
 from wallet.events import CustomerRegistered, TransactionCreated
 from wallet.observability import MetricUnit, logger, metrics
@@ -25,6 +25,19 @@ from wallet.service.sync import apply_customer_registered
 DEFAULT_GRACE = timedelta(minutes=2)
 # Pending items read per table per page: each page is one query per shard of the index.
 SWEEP_PAGE_SIZE = 100
+
+
+class PendingEvent(Protocol):
+    """What the sweeper reads of an item still waiting for the consumer (an outbox item, or
+    a ledger transaction, which carries its own event)."""
+
+    @property
+    def event_id(self) -> str: ...
+
+    @property
+    def pending_since(self) -> str | None: ...
+
+    def event(self) -> CustomerRegistered | TransactionCreated: ...
 
 
 @dataclass(frozen=True)
@@ -85,8 +98,8 @@ class Pipeline:
     def _outbox_backlog(
         self,
         older_than: datetime,
-        pending_events: Callable[[datetime, int, str | None], Sequence[OutboxItem]],
-    ) -> "_Backlog[OutboxItem]":
+        pending_events: Callable[[datetime, int, str | None], Sequence[PendingEvent]],
+    ) -> "_Backlog[PendingEvent]":
         return _Backlog(
             read=lambda since: pending_events(older_than, self._page_size, since),
             key=lambda item: item.event_id,

@@ -28,7 +28,7 @@ class Statements(Protocol):
 
 
 class EventLog(Protocol):
-    def mark_event_processed(self, event_id: str, now: datetime) -> None: ...
+    def mark_event_processed(self, event: TransactionCreated, now: datetime) -> None: ...
 
 
 def entries_of(event: TransactionCreated) -> list[StatementEntry]:
@@ -59,7 +59,7 @@ def apply_transaction_created(
     """The seed's steps for one TransactionCreated; the event is marked processed last."""
     record_statement(event, statements, now)
     published = publish_notifications(entries_of(event), bus)
-    ledger.mark_event_processed(event.event_id, now())
+    ledger.mark_event_processed(event, now())
     logger.info(
         "transaction created applied",
         extra={"transaction_id": event.transaction_id, "published": published},
