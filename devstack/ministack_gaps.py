@@ -39,7 +39,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import parseaddr
 from typing import Any
 
@@ -47,6 +47,7 @@ from ministack import app as ministack_app
 from ministack.app import main as ministack_main
 from ministack.core import iam_actions, iam_evaluator, lambda_runtime
 from ministack.core.arn import ArnParseError, parse_arn
+from ministack.services import dynamodb as dynamodb_svc
 from ministack.services import lambda_svc, ses_v2
 from ministack.services import sns as sns_svc
 from ministack.services.cloudformation import provisioners
@@ -154,6 +155,8 @@ def apply() -> None:
     _authorize_sending_on_the_identity()
     _mappings_act_as_the_execution_role()
     _topics_of_stacks_get_the_default_policy_aws_gives()
+    _reservations_leave_the_accounts_minimum_unreserved()
+    _stacks_apply_what_they_declare()
 
 
 # The warm invocation running on this thread, and the worker that failed in it, if one did.
@@ -390,6 +393,104 @@ def _topics_of_stacks_get_the_default_policy_aws_gives() -> None:
 
     provisioners._sns_create = create_with_the_owners_default_policy  # a replaced topic (TopicName changed)
     provisioners._RESOURCE_HANDLERS["AWS::SNS::Topic"]["create"] = create_with_the_owners_default_policy
+
+
+# AWS: "Specified ReservedConcurrentExecutions for function decreases account's
+# UnreservedConcurrentExecution below its minimum value of [100]" (Lambda Developer Guide,
+# "Configuring reserved concurrency"); an account whose limit is below 100 may reserve nothing.
+MINIMUM_UNRESERVED = 100
+
+
+def reservation_refusal(function_name: str, requested: int) -> str | None:
+    """Why AWS would refuse to reserve ``requested`` executions for the function, or None."""
+    limit = lambda_svc._ACCOUNT_CONCURRENCY_CAP
+    if limit <= 0:  # LAMBDA_ACCOUNT_CONCURRENCY=0: ministack runs unbounded, nothing to leave
+        return None
+    others = sum(
+        int(lambda_svc._functions[name].get("concurrency") or 0)
+        for name in list(lambda_svc._functions.keys())
+        if name != function_name
+    )
+    minimum = min(MINIMUM_UNRESERVED, limit)
+    if limit - others - requested >= minimum:
+        return None
+    return (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+    )
+
+
+def _reservations_leave_the_accounts_minimum_unreserved() -> None:
+    """G16: ``_put_function_concurrency`` stores any reservation, even one leaving the account
+    (``get-account-settings``'s ConcurrentExecutions) fewer than 100 unreserved executions."""
+    put = lambda_svc._put_function_concurrency
+
+    def put_within_the_account(func_name: str, data: dict[str, Any]) -> Any:
+        if func_name in lambda_svc._functions:
+            refusal = reservation_refusal(func_name, int(data.get("ReservedConcurrentExecutions", 0)))
+            if refusal:
+                return lambda_svc.error_response_json("InvalidParameterValueException", refusal, 400)
+        return put(func_name, data)
+
+    lambda_svc._put_function_concurrency = put_within_the_account
+
+
+Properties = dict[str, Any]
+
+
+def _reserve_concurrency(function_name: str, properties: Properties) -> None:
+    """G16: a function's ReservedConcurrentExecutions, through the Lambda API's own (checked) call."""
+    reserved = properties.get("ReservedConcurrentExecutions")
+    if reserved is None:
+        lambda_svc._delete_function_concurrency(function_name)
+        return
+    status, _headers, body = lambda_svc._put_function_concurrency(
+        function_name, {"ReservedConcurrentExecutions": int(reserved)}
+    )
+    if status >= 400:
+        raise ValueError(json.loads(body).get("message", body))
+
+
+def _keep_the_topics_key(topic_arn: str, properties: Properties) -> None:
+    """G19: the topic's KmsMasterKeyId, as SetTopicAttributes would store it."""
+    attributes = sns_svc._topics[topic_arn]["attributes"]
+    if properties.get("KmsMasterKeyId"):
+        attributes["KmsMasterKeyId"] = properties["KmsMasterKeyId"]
+    else:
+        attributes.pop("KmsMasterKeyId", None)
+
+
+def _recover_to_a_point_in_time(table_name: str, properties: Properties) -> None:
+    """G20: the table's PointInTimeRecoverySpecification, as UpdateContinuousBackups would store it."""
+    specification = properties.get("PointInTimeRecoverySpecification") or {}
+    enabled = str(specification.get("PointInTimeRecoveryEnabled", False)).lower() == "true"
+    dynamodb_svc._pitr_settings[table_name] = enabled
+
+
+def _after_provisioning(resource_type: str, apply_properties: Callable[[str, Properties], None]) -> None:
+    """Apply ``apply_properties`` to the resource each create and in-place update leaves."""
+    handlers = provisioners._RESOURCE_HANDLERS[resource_type]
+    create, update = handlers["create"], handlers["update"]
+
+    def create_applying(logical_id: str, properties: Properties, stack_name: str) -> Any:
+        physical_id, attributes = create(logical_id, properties, stack_name)
+        apply_properties(physical_id, properties)
+        return physical_id, attributes
+
+    def update_applying(physical_id: str, old: Properties, new: Properties, *rest: Any) -> Any:
+        """``rest``: the stack's name, and the logical id for the handlers that take it."""
+        updated_id, attributes = update(physical_id, old, new, *rest)
+        apply_properties(updated_id, new)
+        return updated_id, attributes
+
+    handlers["create"], handlers["update"] = create_applying, update_applying
+
+
+def _stacks_apply_what_they_declare() -> None:
+    """G16, G19, G20: CloudFormation's provisioners store the resource without these properties."""
+    _after_provisioning("AWS::Lambda::Function", _reserve_concurrency)
+    _after_provisioning("AWS::SNS::Topic", _keep_the_topics_key)
+    _after_provisioning("AWS::DynamoDB::Table", _recover_to_a_point_in_time)
 
 
 def main() -> None:

@@ -114,6 +114,50 @@ def test_the_email_bus_key_rotates_and_only_the_publishers_may_use_it(api: Api) 
     assert granted == {"SyncFunctionRole", "SweeperFunctionRole"}
 
 
+FUNCTIONS = (
+    "RegisterCustomerFunction",
+    "SendMoneyFunction",
+    "DepositFunction",
+    "QueriesFunction",
+    "SyncFunction",
+    "NotifyFunction",
+    "SweeperFunction",
+)
+
+
+def test_the_pipeline_functions_run_on_the_concurrency_they_reserve(api: Api) -> None:
+    lambda_ = client(api, "lambda")
+    reserved = {
+        logical: lambda_.get_function_concurrency(FunctionName=physical(api, logical)).get(
+            "ReservedConcurrentExecutions"
+        )
+        for logical in FUNCTIONS
+    }
+
+    # The API functions are bounded by their routes' throttles instead (docs/operations.md).
+    assert {logical: count for logical, count in reserved.items() if count is not None} == {
+        "SyncFunction": 10,
+        "NotifyFunction": 2,
+        "SweeperFunction": 1,
+    }
+
+
+def test_the_email_bus_is_encrypted_with_its_key(api: Api) -> None:
+    attributes = client(api, "sns").get_topic_attributes(TopicArn=api.outputs["EmailBusTopicArn"])[
+        "Attributes"
+    ]
+
+    assert attributes["KmsMasterKeyId"] == physical(api, "EmailBusKey")
+
+
+@pytest.mark.parametrize("table", ["CustomersTable", "LedgerTable", "IdempotencyTable"])
+def test_every_table_can_be_restored_to_a_point_in_time(api: Api, table: str) -> None:
+    described = client(api, "dynamodb").describe_continuous_backups(TableName=physical(api, table))
+    recovery = described["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
 def test_notify_never_runs_more_batches_than_its_reservation(api: Api) -> None:
     (mapping,) = client(api, "lambda").list_event_source_mappings(
         FunctionName=physical(api, "NotifyFunction")

@@ -381,3 +381,88 @@ def test_a_topic_a_stack_creates_lets_no_one_publish_whom_iam_does_not_allow(
     for topic in topics:
         with pytest.raises(ClientError, match=r"AuthorizationError|AccessDenied"):
             as_user.publish(TopicArn=topic, Message="from someone no policy allows")
+
+
+# ============================================== what a stack declares, and what it stores
+DECLARED = {
+    "Resources": {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": True}},
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": {"Ref": "Key"}}},
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            },
+        },
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.13",
+                "Handler": "index.handler",
+                "Role": "arn:aws:iam::000000000000:role/gap",
+                "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"},
+                "ReservedConcurrentExecutions": 3,
+            },
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def declared(ministack: Server) -> dict[str, str]:
+    """The DECLARED stack, created by CloudFormation: logical id -> physical id."""
+    cloudformation = _client(ministack, "cloudformation")
+    stack = f"gap-declared-{uuid.uuid4().hex[:8]}"
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(DECLARED))
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
+
+
+def test_a_stacks_function_gets_the_concurrency_it_reserves(
+    ministack: Server, declared: dict[str, str]
+) -> None:
+    """G16: without the fix, get-function-concurrency answers {}."""
+    answer = _client(ministack, "lambda").get_function_concurrency(FunctionName=declared["Function"])
+
+    assert answer.get("ReservedConcurrentExecutions") == 3
+
+
+def test_a_reservation_must_leave_the_account_a_hundred_unreserved_executions(ministack: Server) -> None:
+    """G16: without the fix, a reservation leaving fewer than 100 unreserved is stored."""
+    lambda_ = _client(ministack, "lambda")
+    name = f"gap-{uuid.uuid4().hex[:8]}"
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role="arn:aws:iam::000000000000:role/gap",
+        Code={"ZipFile": _zip("def handler(event, context):\n    return 1\n")},
+    )
+    unreserved = lambda_.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+
+    with pytest.raises(ClientError, match=r"InvalidParameterValue.*minimum value of \[100\]"):
+        lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=unreserved - 99)
+    lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=unreserved - 100)
+    assert lambda_.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 100
+    lambda_.delete_function_concurrency(FunctionName=name)
+
+
+def test_a_stacks_topic_keeps_its_key(ministack: Server, declared: dict[str, str]) -> None:
+    """G19: without the fix, get-topic-attributes has no KmsMasterKeyId."""
+    attributes = _client(ministack, "sns").get_topic_attributes(TopicArn=declared["Topic"])["Attributes"]
+
+    assert attributes.get("KmsMasterKeyId") == declared["Key"]
+
+
+def test_a_stacks_table_recovers_to_a_point_in_time(ministack: Server, declared: dict[str, str]) -> None:
+    """G20: without the fix, describe-continuous-backups answers DISABLED."""
+    described = _client(ministack, "dynamodb").describe_continuous_backups(TableName=declared["Table"])
+    recovery = described["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
