@@ -35,8 +35,12 @@ Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
 """
 
+import base64
+import contextvars
 import json
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,8 +51,9 @@ from ministack import app as ministack_app
 from ministack.app import main as ministack_main
 from ministack.core import iam_actions, iam_evaluator, lambda_runtime
 from ministack.core.arn import ArnParseError, parse_arn
+from ministack.services import apigateway as http_apis
+from ministack.services import cloudwatch_logs, lambda_svc, ses_v2
 from ministack.services import dynamodb as dynamodb_svc
-from ministack.services import lambda_svc, ses_v2
 from ministack.services import sns as sns_svc
 from ministack.services.cloudformation import provisioners
 
@@ -157,6 +162,8 @@ def apply() -> None:
     _topics_of_stacks_get_the_default_policy_aws_gives()
     _reservations_leave_the_accounts_minimum_unreserved()
     _stacks_apply_what_they_declare()
+    _stages_keep_route_settings_in_the_apis_casing()
+    _stages_throttle_and_log_every_request()
 
 
 # The warm invocation running on this thread, and the worker that failed in it, if one did.
@@ -491,6 +498,201 @@ def _stacks_apply_what_they_declare() -> None:
     _after_provisioning("AWS::Lambda::Function", _reserve_concurrency)
     _after_provisioning("AWS::SNS::Topic", _keep_the_topics_key)
     _after_provisioning("AWS::DynamoDB::Table", _recover_to_a_point_in_time)
+
+
+def route_settings(declared: dict[str, Any]) -> dict[str, Any]:
+    """A template's route settings (``ThrottlingBurstLimit``) as the API stores and returns them
+    (``throttlingBurstLimit``, an integer; ``throttlingRateLimit``, a double)."""
+    settings = {name[:1].lower() + name[1:]: value for name, value in declared.items()}
+    for name, kind in (("throttlingBurstLimit", int), ("throttlingRateLimit", float)):
+        if name in settings:  # a parameter's value reaches the provisioner as a string
+            settings[name] = kind(settings[name])
+    return settings
+
+
+def _stages_keep_route_settings_in_the_apis_casing() -> None:
+    """G17: ``_apigw_v2_stage_props`` stores DefaultRouteSettings and RouteSettings as written in
+    the template, so GetStage through an SDK reads every route's settings back empty."""
+    stage_properties = provisioners._apigw_v2_stage_props
+
+    def properties_in_the_apis_casing(properties: Properties) -> dict[str, Any]:
+        stage: dict[str, Any] = stage_properties(properties)
+        stage["defaultRouteSettings"] = route_settings(stage["defaultRouteSettings"] or {})
+        stage["routeSettings"] = {
+            route: route_settings(settings or {}) for route, settings in stage["routeSettings"].items()
+        }
+        return stage
+
+    provisioners._apigw_v2_stage_props = properties_in_the_apis_casing
+
+
+def route_limits(stage: dict[str, Any], route_key: str) -> tuple[int, float] | None:
+    """The route's (burst, rate): its own settings, else the stage's defaults; None if unthrottled
+    (AWS then applies only the account's limits, which a local stack never reaches)."""
+    default = stage.get("defaultRouteSettings") or {}
+    own = (stage.get("routeSettings") or {}).get(route_key) or {}
+    burst = own.get("throttlingBurstLimit", default.get("throttlingBurstLimit"))
+    rate = own.get("throttlingRateLimit", default.get("throttlingRateLimit"))
+    if burst is None or rate is None:
+        return None
+    return int(burst), float(rate)
+
+
+class TokenBuckets:
+    """API Gateway's throttle: per route, a bucket of ``burst`` tokens refilled at ``rate`` a
+    second; a request takes one, and one that finds the bucket empty is refused."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, ...], burst: int, rate: float, now: float) -> bool:
+        with self._lock:
+            tokens, then = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - then) * rate)
+            taken = tokens >= 1
+            self._buckets[key] = (tokens - 1 if taken else tokens, now)
+            return taken
+
+
+TOO_MANY_REQUESTS = (429, {"Content-Type": "application/json"}, b'{"message":"Too Many Requests"}')
+# ministack hands every integration this source address (the event's requestContext.http.sourceIp).
+SOURCE_IP = "127.0.0.1"
+CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
+
+
+class AccessLogLine:
+    """What API Gateway knows of one request by the time it answers: the ``$context`` variables."""
+
+    def __init__(self, route_key: str, stage: str, method: str, path: str) -> None:
+        # An HTTP API's request id: 16 base64 characters, also sent as the apigw-requestid header.
+        self.request_id = base64.b64encode(os.urandom(12)).decode()[:16]
+        self.started = time.time()
+        self.claims: dict[str, Any] = {}
+        self.variables: dict[str, str] = {
+            "requestId": self.request_id,
+            "extendedRequestId": self.request_id,
+            "requestTimeEpoch": str(int(self.started * 1000)),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.started)),
+            "routeKey": route_key,
+            "stage": stage,
+            "httpMethod": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "identity.sourceIp": SOURCE_IP,
+        }
+
+    def answered(self, status: int, body: bytes) -> None:
+        self.variables["status"] = str(status)
+        self.variables["responseLength"] = str(len(body))
+        self.variables["responseLatency"] = str(round((time.time() - self.started) * 1000))
+
+    def value(self, name: str) -> str:
+        """A variable's value; "-" for one with none, as in AWS's access logs."""
+        if name.startswith("authorizer.claims."):
+            claim = self.claims.get(name.removeprefix("authorizer.claims."))
+            return "-" if claim is None else str(claim)
+        return self.variables.get(name) or "-"
+
+    def formatted(self, log_format: str) -> str:
+        # Escaped for JSON: the formats are JSON with each variable inside quotes.
+        return CONTEXT_VARIABLE.sub(lambda match: json.dumps(self.value(match[1]))[1:-1], log_format)
+
+
+# The request being answered on this task, for the authorizer and integration wrappers.
+_access_log_line: contextvars.ContextVar[AccessLogLine | None] = contextvars.ContextVar(
+    "access_log_line", default=None
+)
+
+
+def write_access_log(api_id: str, stage: str, settings: dict[str, Any], line: str) -> None:
+    """One line in the stage's destination log group (no group: dropped, as AWS drops it)."""
+    group = cloudwatch_logs._resolve_group_by_arn(str(settings.get("destinationArn", "")))
+    if group is None:
+        logger.warning("access log of %s/%s dropped: no log group %s", api_id, stage, settings)
+        return
+    stream = f"{api_id}_{stage}"
+    if stream not in cloudwatch_logs._log_groups[group]["streams"]:
+        cloudwatch_logs._create_log_stream({"logGroupName": group, "logStreamName": stream})
+    event = {"timestamp": int(time.time() * 1000), "message": line}
+    cloudwatch_logs._put_log_events({"logGroupName": group, "logStreamName": stream, "logEvents": [event]})
+
+
+def _stages_throttle_and_log_every_request() -> None:
+    """G17, G18: ``_handle_execute_in_scope`` serves every request whatever the stage's throttles,
+    and writes no access log line. Throttled first (a 429 runs no authorizer and no function),
+    then one line per request, 429s and 401s included, in the stage's AccessLogSettings.Format."""
+    execute = http_apis._handle_execute_in_scope
+    validate_jwt = http_apis._validate_jwt_authorizer
+    invoke_function = http_apis._invoke_lambda_proxy
+    proxy_response = lambda_svc.lambda_execute_result_to_api_proxy_response
+    buckets = TokenBuckets()
+
+    async def execute_throttled_and_logged(
+        api_id: str, stage: str, path: str, method: str, *rest: Any
+    ) -> tuple[int, dict[str, Any], bytes]:
+        """``rest``: the headers, body, query, owner account and region, raw query string."""
+        route = http_apis._match_route(api_id, method, "/" + path.lstrip("/"))
+        route_key = str(route.get("routeKey", "$default")) if route else "-"
+        stage_record = http_apis._stages.get(api_id, {}).get(stage) or {}
+        line = AccessLogLine(route_key, stage, method, path)
+        token = _access_log_line.set(line)
+        try:
+            limits = route_limits(stage_record, route_key) if route else None
+            if limits and not buckets.take((api_id, stage, route_key), *limits, time.monotonic()):
+                response = (TOO_MANY_REQUESTS[0], dict(TOO_MANY_REQUESTS[1]), TOO_MANY_REQUESTS[2])
+            else:
+                response = await execute(api_id, stage, path, method, *rest)
+        finally:
+            _access_log_line.reset(token)
+        status, headers, body = response
+        headers.setdefault("apigw-requestid", line.request_id)
+        settings = stage_record.get("accessLogSettings") or {}
+        if settings.get("format"):
+            line.answered(status, body if isinstance(body, bytes) else str(body).encode())
+            write_access_log(api_id, stage, settings, line.formatted(settings["format"]))
+        return response
+
+    async def validate_jwt_remembering_the_caller(*args: Any) -> Any:
+        claims, scopes, refusal = await validate_jwt(*args)
+        line = _access_log_line.get()
+        if line is not None:
+            line.claims = dict(claims or {})
+            if refusal is not None:
+                line.variables["authorizer.error"] = _message_of(refusal[2])
+        return claims, scopes, refusal
+
+    async def invoke_function_timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.time()
+        response = await invoke_function(*args, **kwargs)
+        line = _access_log_line.get()
+        if line is not None:
+            line.variables["integrationLatency"] = str(round((time.time() - started) * 1000))
+            line.variables["integrationStatus"] = str(response[0])
+        return response
+
+    def proxy_response_remembering_a_failed_invocation(result: dict[str, Any]) -> Any:
+        line = _access_log_line.get()
+        if line is not None and (result.get("error") or result.get("throttle")):
+            line.variables["integrationErrorMessage"] = _message_of(result.get("body"))
+        return proxy_response(result)
+
+    http_apis._handle_execute_in_scope = execute_throttled_and_logged
+    http_apis._validate_jwt_authorizer = validate_jwt_remembering_the_caller
+    http_apis._invoke_lambda_proxy = invoke_function_timed
+    lambda_svc.lambda_execute_result_to_api_proxy_response = proxy_response_remembering_a_failed_invocation
+
+
+def _message_of(body: Any) -> str:
+    """The message of an error body: its ``message`` or ``errorMessage``, else the body itself."""
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return str(body)
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("errorMessage") or json.dumps(body))
+    return str(body)
 
 
 def main() -> None:

@@ -8,6 +8,8 @@ import io
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 import zipfile
 from collections import Counter
@@ -466,3 +468,113 @@ def test_a_stacks_table_recovers_to_a_point_in_time(ministack: Server, declared:
     recovery = described["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
 
     assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+# ================================================================= an HTTP API's stage
+THROTTLED = {
+    "Resources": {
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.13",
+                "Handler": "index.handler",
+                "Role": "arn:aws:iam::000000000000:role/gap",
+                "Code": {"ZipFile": "def handler(event, context):\n    return {'statusCode': 200}\n"},
+            },
+        },
+        "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "gap", "ProtocolType": "HTTP"}},
+        "Integration": {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Properties": {
+                "ApiId": {"Ref": "Api"},
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": {"Fn::GetAtt": ["Function", "Arn"]},
+                "PayloadFormatVersion": "2.0",
+            },
+        },
+        "Route": {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": {"Ref": "Api"},
+                "RouteKey": "GET /ping",
+                "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "Integration"}]]},
+            },
+        },
+        "AccessLogs": {"Type": "AWS::Logs::LogGroup"},
+        "Stage": {
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "DependsOn": ["Route"],
+            "Properties": {
+                "ApiId": {"Ref": "Api"},
+                "StageName": "$default",
+                "AutoDeploy": True,
+                "DefaultRouteSettings": {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50},
+                "RouteSettings": {"GET /ping": {"ThrottlingBurstLimit": 3, "ThrottlingRateLimit": 0.5}},
+                "AccessLogSettings": {
+                    "DestinationArn": {"Fn::GetAtt": ["AccessLogs", "Arn"]},
+                    "Format": '{"requestId":"$context.requestId","routeKey":"$context.routeKey",'
+                    '"status":"$context.status","sub":"$context.authorizer.claims.sub"}',
+                },
+            },
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def throttled(ministack: Server) -> dict[str, str]:
+    """The THROTTLED stack, created by CloudFormation: logical id -> physical id."""
+    cloudformation = _client(ministack, "cloudformation")
+    stack = f"gap-stage-{uuid.uuid4().hex[:8]}"
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(THROTTLED))
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
+
+
+def _get(url: str) -> tuple[int, bytes, str]:
+    """Status, body and apigw-requestid header of a GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read(), response.headers.get("apigw-requestid", "")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers.get("apigw-requestid", "")
+
+
+def test_a_stage_reads_back_its_route_settings_in_the_apis_casing(
+    ministack: Server, throttled: dict[str, str]
+) -> None:
+    """G17: without the fix, get-stage through an SDK reads the route settings back empty."""
+    stage = _client(ministack, "apigatewayv2").get_stage(ApiId=throttled["Api"], StageName="$default")
+
+    assert stage["RouteSettings"] == {"GET /ping": {"ThrottlingBurstLimit": 3, "ThrottlingRateLimit": 0.5}}
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50.0}
+
+
+def test_a_route_answers_429_once_its_burst_is_spent(ministack: Server, throttled: dict[str, str]) -> None:
+    """G17: without the fix, every request is served whatever the route's throttle."""
+    url = f"{ministack.url}/_aws/execute-api/{throttled['Api']}/ping"
+    answers = [_get(url) for _ in range(5)]  # a burst of 3, then one token every 2 s
+
+    assert [status for status, _body, _id in answers] == [200, 200, 200, 429, 429]
+    assert json.loads(answers[-1][1]) == {"message": "Too Many Requests"}
+
+
+def test_a_stage_writes_one_access_log_line_per_request(ministack: Server, throttled: dict[str, str]) -> None:
+    """G18: without the fix, the stage's log group never gets a stream."""
+    logs = _client(ministack, "logs")
+    url = f"{ministack.url}/_aws/execute-api/{throttled['Api']}/ping"
+    time.sleep(2.5)  # a token for this test's request, whatever the one above spent
+    _status, _body, request_id = _get(url)
+    (stream,) = logs.describe_log_streams(logGroupName=throttled["AccessLogs"])["logStreams"]
+    events = logs.get_log_events(logGroupName=throttled["AccessLogs"], logStreamName=stream["logStreamName"])
+    lines = {line["requestId"]: line for line in (json.loads(e["message"]) for e in events["events"])}
+
+    assert lines[request_id] == {
+        "requestId": request_id,
+        "routeKey": "GET /ping",
+        "status": "200",
+        "sub": "-",
+    }
