@@ -30,6 +30,22 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   principal publish and subscribe (``Principal: *``, no condition), so a role without
   ``sns:Publish`` publishes all the same. Fixed: its default statement carries the
   ``AWS:SourceOwner`` condition, as the one CreateTopic writes (and AWS's) does.
+- G16: CloudFormation ignores a function's ReservedConcurrentExecutions, and
+  PutFunctionConcurrency accepts a reservation that leaves the account fewer than 100
+  unreserved executions. Fixed: a stack's function reserves what it declares, through the
+  Lambda API's call, which refuses what AWS refuses (and so fails the stack's deployment).
+- G17: an HTTP API stage's throttles (DefaultRouteSettings, RouteSettings) are never
+  applied, and a stack's route settings are stored in the template's casing, so GetStage
+  reads them back empty. Fixed: a token bucket per route (burst, refilled at rate a second)
+  answers 429 ``{"message":"Too Many Requests"}`` before any authorizer or function runs;
+  the settings are stored as the API returns them (``throttlingBurstLimit``, ...).
+- G18: a stage's access log is never written. Fixed: one line per request, throttled and
+  refused ones included, in the stage's Format with its ``$context`` variables ("-" for one
+  without a value), to its destination log group.
+- G19: CloudFormation drops a topic's KmsMasterKeyId. Fixed: GetTopicAttributes returns it
+  (ministack still encrypts nothing with it and asks KMS nothing on a publish).
+- G20: CloudFormation ignores a table's PointInTimeRecoverySpecification. Fixed: it is
+  applied as UpdateContinuousBackups applies it.
 
 Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
