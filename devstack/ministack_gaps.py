@@ -30,6 +30,10 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   principal publish and subscribe (``Principal: *``, no condition), so a role without
   ``sns:Publish`` publishes all the same. Fixed: its default statement carries the
   ``AWS:SourceOwner`` condition, as the one CreateTopic writes (and AWS's) does.
+- G15 (AUTH=true): API Gateway and EventBridge invoke a function whatever its resource-based
+  policy (AWS::Lambda::Permission) says. Fixed: they invoke it only if the policy allows
+  their service principal for the API's (or the rule's) source ARN; otherwise the API
+  answers 500 and logs why, and the rule's invocation is dropped with a warning.
 - G16: CloudFormation ignores a function's ReservedConcurrentExecutions, and
   PutFunctionConcurrency accepts a reservation that leaves the account fewer than 100
   unreserved executions. Fixed: a stack's function reserves what it declares, through the
@@ -68,7 +72,7 @@ from ministack.app import main as ministack_main
 from ministack.core import iam_actions, iam_evaluator, lambda_runtime
 from ministack.core.arn import ArnParseError, parse_arn
 from ministack.services import apigateway as http_apis
-from ministack.services import cloudwatch_logs, lambda_svc, ses_v2
+from ministack.services import cloudwatch_logs, eventbridge, lambda_svc, ses_v2
 from ministack.services import dynamodb as dynamodb_svc
 from ministack.services import sns as sns_svc
 from ministack.services.cloudformation import provisioners
@@ -180,6 +184,7 @@ def apply() -> None:
     _stacks_apply_what_they_declare()
     _stages_keep_route_settings_in_the_apis_casing()
     _stages_throttle_and_log_every_request()
+    _services_invoke_only_as_the_functions_policy_allows()
 
 
 # The warm invocation running on this thread, and the worker that failed in it, if one did.
@@ -709,6 +714,78 @@ def _message_of(body: Any) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("errorMessage") or json.dumps(body))
     return str(body)
+
+
+def service_may_invoke(function_ref: str, service: str, source_arn: str) -> bool:
+    """Whether the function's resource-based policy lets ``service`` (``apigateway.amazonaws.com``)
+    invoke it on behalf of ``source_arn``: what AWS asks before a service invokes a function."""
+    function, _config, _name = lambda_svc._get_base_func_record_for_ref(function_ref)
+    if function is None:
+        return True  # ministack's own "not found" answers it
+    arn = function["config"]["FunctionArn"]
+    owner = parse_arn(arn)
+    context = iam_evaluator.EvalContext(
+        principal_arn="*",  # the service itself: no account's principal, as in ministack's own checks
+        principal_type="Service",
+        principal_account="",
+        action="lambda:InvokeFunction",
+        resource_arn=arn,
+        region=owner.region,
+        service_context={"aws:sourcearn": source_arn, "aws:sourceaccount": owner.account_id},
+    )
+    decision: str = iam_evaluator.evaluate_resource_policy(
+        function.get("policy"), context, service=service
+    ).decision
+    return decision == "Allow"
+
+
+# What an HTTP API answers, and logs as $context.integrationErrorMessage, for a function whose
+# policy does not let API Gateway invoke it.
+NOT_PERMITTED = (
+    "The IAM role configured on the integration or API Gateway doesn't have permissions to call "
+    "the integration. Check the permissions and try again."
+)
+INTERNAL_SERVER_ERROR = (500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+
+
+def _services_invoke_only_as_the_functions_policy_allows() -> None:
+    """G15 (AUTH=true): API Gateway (``_invoke_lambda_proxy``) and EventBridge (``_invoke_target``)
+    invoke a function whatever its resource-based policy (AWS::Lambda::Permission) says."""
+    invoke_function = http_apis._invoke_lambda_proxy
+    invoke_target = eventbridge._invoke_target
+
+    async def invoke_function_if_permitted(
+        integration: dict[str, Any], api_id: str, stage: str, path: str, method: str, *rest: Any, **named: Any
+    ) -> Any:
+        """``rest``, ``named``: the request's headers, body, query, route and authorizer's context."""
+        function = http_apis._extract_lambda_ref_from_integration_uri(integration.get("integrationUri", ""))
+        region, account = lambda_svc.get_region(), lambda_svc.get_account_id()
+        source = f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method}{path}"
+        if ministack_app.AUTH and not service_may_invoke(function, "apigateway.amazonaws.com", source):
+            logger.warning("API %s did not invoke %s: its policy does not allow %s", api_id, function, source)
+            line = _access_log_line.get()
+            if line is not None:
+                line.variables["integrationErrorMessage"] = NOT_PERMITTED
+            return INTERNAL_SERVER_ERROR[0], dict(INTERNAL_SERVER_ERROR[1]), INTERNAL_SERVER_ERROR[2]
+        return await invoke_function(integration, api_id, stage, path, method, *rest, **named)
+
+    def invoke_target_if_permitted(
+        target: dict[str, Any], event: Any, rule: dict[str, Any], *rest: Any
+    ) -> Any:
+        """``rest``: the event's decoded view, when the caller has it."""
+        arn, source = str(target.get("Arn", "")), str(rule.get("Arn", ""))
+        if (
+            ministack_app.AUTH
+            and ":lambda:" in arn
+            and not service_may_invoke(arn, "events.amazonaws.com", source)
+        ):
+            # AWS counts it in the rule's FailedInvocations metric, which ministack does not model.
+            logger.warning("rule %s did not invoke %s: its policy does not allow the rule", source, arn)
+            return None
+        return invoke_target(target, event, rule, *rest)
+
+    http_apis._invoke_lambda_proxy = invoke_function_if_permitted
+    eventbridge._invoke_target = invoke_target_if_permitted
 
 
 def main() -> None:

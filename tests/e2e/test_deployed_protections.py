@@ -2,10 +2,11 @@
 
 Each is checked as applied, not only as stored: the routes' throttles answer 429 past their
 burst, the stage writes an access log line per request (the caller's sub, never an e-mail),
-the tables refuse a DeleteTable and can be restored to a point in time, the e-mail bus is
-encrypted with its key and takes messages from two publishers only, whose roles alone may use
-the key, and the pipeline functions run on the concurrency they reserve. ministack applies
-them with the project's fixes (devstack/ministack_gaps.py, G16-G20 in docs/local-stack.md).
+the tables refuse a DeleteTable and can be restored to a point in time, the e-mail bus names
+its key (ministack encrypts nothing with it) and a policy for two publishers only, whose roles
+alone may use the key, the pipeline functions run on the concurrency they reserve, and API Gateway runs a
+function only as its permission allows. ministack applies them with the project's fixes
+(devstack/ministack_gaps.py, G15-G20 in docs/local-stack.md).
 """
 
 import base64
@@ -190,7 +191,7 @@ def test_the_pipeline_functions_run_on_the_concurrency_they_reserve(api: Api) ->
     }
 
 
-def test_the_email_bus_is_encrypted_with_its_key(api: Api) -> None:
+def test_the_email_bus_names_its_key(api: Api) -> None:
     attributes = client(api, "sns").get_topic_attributes(TopicArn=api.outputs["EmailBusTopicArn"])[
         "Attributes"
     ]
@@ -214,3 +215,31 @@ def test_notify_never_runs_more_batches_than_its_reservation(api: Api) -> None:
 
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
     assert reserved == {"If": ["ReservingConcurrency", 2, {"Ref": "AWS::NoValue"}]}
+
+
+def test_the_api_runs_a_function_only_as_its_permission_allows(api: Api) -> None:
+    lambda_, function = client(api, "lambda"), physical(api, "QueriesFunction")
+    sid = physical(api, "QueriesPermission")
+    (statement,) = (
+        s
+        for s in json.loads(lambda_.get_policy(FunctionName=function)["Policy"])["Statement"]
+        if s["Sid"] == sid
+    )
+    lambda_.remove_permission(FunctionName=function, StatementId=sid)
+    try:
+        without = api.get("/openapi.json")
+    finally:
+        lambda_.add_permission(
+            FunctionName=function,
+            StatementId=sid,
+            Action="lambda:InvokeFunction",
+            Principal=statement["Principal"]["Service"],
+            SourceArn=statement["Condition"]["ArnLike"]["AWS:SourceArn"],
+        )
+    with_it = api.get("/openapi.json")
+
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert (without.status, without.body) == (500, {"message": "Internal Server Error"})
+    (line,) = (line for line in _access_log(api) if line["requestId"] == without.headers["apigw-requestid"])
+    assert line["integrationError"].startswith("The IAM role configured on the integration")
+    assert with_it.status == 200

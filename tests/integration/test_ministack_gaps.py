@@ -1,7 +1,7 @@
 """The gaps devstack/ministack_gaps.py closes, shown on a real ministack (docs/local-stack.md).
 
-Each test is the minimal reproduction of its gap: without the fix it fails. G12 and G13
-need IAM enforced, so they run on a ministack of their own with AUTH=true.
+Each test is the minimal reproduction of its gap: without the fix it fails. G12-G15 need
+IAM enforced, so they run on a ministack of their own with AUTH=true.
 """
 
 import io
@@ -578,3 +578,86 @@ def test_a_stage_writes_one_access_log_line_per_request(ministack: Server, throt
         "status": "200",
         "sub": "-",
     }
+
+
+# Sends the event's detail-type (EventBridge) or route (API Gateway) to SEEN_QUEUE.
+REPORTING_HANDLER = """
+import os, boto3
+sqs = boto3.client("sqs")
+def handler(event, context):
+    sqs.send_message(QueueUrl=os.environ["SEEN_QUEUE"], MessageBody=event.get("detail-type") or event["routeKey"])
+    return {"statusCode": 200, "body": "invoked"}
+"""
+
+
+def _reporting_function(ministack: Server, name: str) -> tuple[str, str]:
+    """A function whose role may only send to a "seen" queue; its ARN and that queue's URL."""
+    iam, lambda_, sqs = (_client(ministack, s) for s in ("iam", "lambda", "sqs"))
+    seen, seen_arn = _queue(sqs, f"{name}-seen")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="see", PolicyDocument=_allow(["sqs:SendMessage"], seen_arn))
+    function = lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=role["Arn"],
+        Code={"ZipFile": _zip(REPORTING_HANDLER)},
+        Environment={"Variables": {"SEEN_QUEUE": seen}},
+    )
+    return function["FunctionArn"], seen
+
+
+def test_api_gateway_invokes_a_function_only_as_its_resource_policy_allows(
+    ministack_with_iam: Server,
+) -> None:
+    """G15: without the fix, the route runs a function whose policy does not name API Gateway."""
+    api, lambda_ = _client(ministack_with_iam, "apigatewayv2"), _client(ministack_with_iam, "lambda")
+    name = f"gap-api-{uuid.uuid4().hex[:8]}"
+    function_arn, _seen = _reporting_function(ministack_with_iam, name)
+    api_id = api.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
+    integration = api.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
+    api.create_route(ApiId=api_id, RouteKey="GET /ping", Target=f"integrations/{integration}")
+    api.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    url = f"{ministack_with_iam.url}/_aws/execute-api/{api_id}/ping"
+
+    refused = _get(url)
+    lambda_.add_permission(
+        FunctionName=name,
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*",
+    )
+    permitted = _get(url)
+
+    assert (refused[0], json.loads(refused[1])) == (500, {"message": "Internal Server Error"})
+    assert (permitted[0], permitted[1]) == (200, b"invoked")
+
+
+def test_a_rule_invokes_a_function_only_as_its_resource_policy_allows(ministack_with_iam: Server) -> None:
+    """G15: without the fix, the rule runs a function whose policy does not name EventBridge."""
+    events, lambda_, sqs = (_client(ministack_with_iam, s) for s in ("events", "lambda", "sqs"))
+    name = f"gap-rule-{uuid.uuid4().hex[:8]}"
+    function_arn, seen = _reporting_function(ministack_with_iam, name)
+    rule_arn = events.put_rule(Name=name, EventPattern=json.dumps({"source": [name]}))["RuleArn"]
+    events.put_targets(Rule=name, Targets=[{"Id": "function", "Arn": function_arn}])
+
+    def put(detail_type: str) -> None:
+        events.put_events(Entries=[{"Source": name, "DetailType": detail_type, "Detail": "{}"}])
+
+    put("refused")
+    unseen = _drain(sqs, seen, until=1, timeout_seconds=8)
+    lambda_.add_permission(
+        FunctionName=name,
+        StatementId="rule",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule_arn,
+    )
+    put("permitted")
+    seen_once_permitted = _drain(sqs, seen, until=1, timeout_seconds=60)
+
+    assert unseen == []
+    assert seen_once_permitted == ["permitted"]
