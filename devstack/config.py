@@ -15,6 +15,9 @@ class LocalStack:
     stack_name: str = os.environ.get("WALLET_STACK_NAME", "wallet")
     state_dir: Path = ROOT / ".local" / "ministack-state"
     log_dir: Path = ROOT / ".local" / "logs"
+    # The API's throttles (template parameter ThrottleRoutes); off only for a stack whose
+    # clients measure capacity (the benchmarks, the reliability suite) and must not meet them.
+    throttle_routes: bool = True
 
     @property
     def endpoint(self) -> str:
@@ -23,6 +26,14 @@ class LocalStack:
     @property
     def authorizer_url(self) -> str:
         return f"http://127.0.0.1:{self.authorizer_port}/"
+
+    @property
+    def parameter_overrides(self) -> list[str]:
+        """What ``sam deploy`` is told besides template.yaml's defaults."""
+        return [
+            f"AuthorizerUrl={self.authorizer_url}",
+            f"ThrottleRoutes={str(self.throttle_routes).lower()}",
+        ]
 
     def aws_environment(self) -> dict[str, str]:
         """What boto3 and the SAM CLI need to talk to ministack instead of AWS."""

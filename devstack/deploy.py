@@ -40,7 +40,7 @@ def deploy(stack: LocalStack, say: Say) -> dict[str, str]:
         "--stack-name",
         stack.stack_name,
         "--parameter-overrides",
-        f"AuthorizerUrl={stack.authorizer_url}",
+        *stack.parameter_overrides,
     )
     return outputs(stack)
 

@@ -30,6 +30,26 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   principal publish and subscribe (``Principal: *``, no condition), so a role without
   ``sns:Publish`` publishes all the same. Fixed: its default statement carries the
   ``AWS:SourceOwner`` condition, as the one CreateTopic writes (and AWS's) does.
+- G15 (AUTH=true): API Gateway and EventBridge invoke a function whatever its resource-based
+  policy (AWS::Lambda::Permission) says. Fixed: they invoke it only if the policy allows
+  their service principal for the API's (or the rule's) source ARN; otherwise the API
+  answers 500 and logs why, and the rule's invocation is dropped with a warning.
+- G16: CloudFormation ignores a function's ReservedConcurrentExecutions, and
+  PutFunctionConcurrency accepts a reservation that leaves the account fewer than 100
+  unreserved executions. Fixed: a stack's function reserves what it declares, through the
+  Lambda API's call, which refuses what AWS refuses (and so fails the stack's deployment).
+- G17: an HTTP API stage's throttles (DefaultRouteSettings, RouteSettings) are never
+  applied, and a stack's route settings are stored in the template's casing, so GetStage
+  reads them back empty. Fixed: a token bucket per route (burst, refilled at rate a second)
+  answers 429 ``{"message":"Too Many Requests"}`` before any authorizer or function runs;
+  the settings are stored as the API returns them (``throttlingBurstLimit``, ...).
+- G18: a stage's access log is never written. Fixed: one line per request, throttled and
+  refused ones included, in the stage's Format with its ``$context`` variables ("-" for one
+  without a value), to its destination log group.
+- G19: CloudFormation drops a topic's KmsMasterKeyId. Fixed: GetTopicAttributes returns it
+  (ministack still encrypts nothing with it and asks KMS nothing on a publish).
+- G20: CloudFormation ignores a table's PointInTimeRecoverySpecification. Fixed: it is
+  applied as UpdateContinuousBackups applies it.
 
 - G22 (AUTH=true): an SNS PublishBatch is authorized as the action ``sns:PublishBatch``,
   which IAM does not define: AWS authorizes it as ``sns:Publish``, the only action a
@@ -39,11 +59,15 @@ Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
 """
 
+import base64
+import contextvars
 import json
 import logging
+import os
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import parseaddr
 from typing import Any
 
@@ -51,7 +75,9 @@ from ministack import app as ministack_app
 from ministack.app import main as ministack_main
 from ministack.core import iam_actions, iam_evaluator, lambda_runtime
 from ministack.core.arn import ArnParseError, parse_arn
-from ministack.services import lambda_svc, ses_v2
+from ministack.services import apigateway as http_apis
+from ministack.services import cloudwatch_logs, eventbridge, lambda_svc, ses_v2
+from ministack.services import dynamodb as dynamodb_svc
 from ministack.services import sns as sns_svc
 from ministack.services.cloudformation import provisioners
 
@@ -159,6 +185,11 @@ def apply() -> None:
     _mappings_act_as_the_execution_role()
     _topics_of_stacks_get_the_default_policy_aws_gives()
     _publish_batch_is_authorized_as_publish()
+    _reservations_leave_the_accounts_minimum_unreserved()
+    _stacks_apply_what_they_declare()
+    _stages_keep_route_settings_in_the_apis_casing()
+    _stages_throttle_and_log_every_request()
+    _services_invoke_only_as_the_functions_policy_allows()
 
 
 # The warm invocation running on this thread, and the worker that failed in it, if one did.
@@ -406,6 +437,371 @@ def _publish_batch_is_authorized_as_publish() -> None:
         return "sns:Publish" if action == "sns:PublishBatch" else action
 
     iam_actions.extract_iam_action = action_aws_evaluates
+
+
+# AWS: "Specified ReservedConcurrentExecutions for function decreases account's
+# UnreservedConcurrentExecution below its minimum value of [100]" (Lambda Developer Guide,
+# "Configuring reserved concurrency"); an account whose limit is below 100 may reserve nothing.
+MINIMUM_UNRESERVED = 100
+
+
+def reservation_refusal(function_name: str, requested: int) -> str | None:
+    """Why AWS would refuse to reserve ``requested`` executions for the function, or None."""
+    limit = lambda_svc._ACCOUNT_CONCURRENCY_CAP
+    if limit <= 0:  # LAMBDA_ACCOUNT_CONCURRENCY=0: ministack runs unbounded, nothing to leave
+        return None
+    others = sum(
+        int(lambda_svc._functions[name].get("concurrency") or 0)
+        for name in list(lambda_svc._functions.keys())
+        if name != function_name
+    )
+    minimum = min(MINIMUM_UNRESERVED, limit)
+    if limit - others - requested >= minimum:
+        return None
+    return (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+    )
+
+
+def _reservations_leave_the_accounts_minimum_unreserved() -> None:
+    """G16: ``_put_function_concurrency`` stores any reservation, even one leaving the account
+    (``get-account-settings``'s ConcurrentExecutions) fewer than 100 unreserved executions."""
+    put = lambda_svc._put_function_concurrency
+
+    def put_within_the_account(func_name: str, data: dict[str, Any]) -> Any:
+        if func_name in lambda_svc._functions:
+            refusal = reservation_refusal(func_name, int(data.get("ReservedConcurrentExecutions", 0)))
+            if refusal:
+                return lambda_svc.error_response_json("InvalidParameterValueException", refusal, 400)
+        return put(func_name, data)
+
+    lambda_svc._put_function_concurrency = put_within_the_account
+
+
+Properties = dict[str, Any]
+
+
+def _reserve_concurrency(function_name: str, properties: Properties) -> None:
+    """G16: a function's ReservedConcurrentExecutions, through the Lambda API's own (checked) call."""
+    reserved = properties.get("ReservedConcurrentExecutions")
+    if reserved is None:
+        lambda_svc._delete_function_concurrency(function_name)
+        return
+    status, _headers, body = lambda_svc._put_function_concurrency(
+        function_name, {"ReservedConcurrentExecutions": int(reserved)}
+    )
+    if status >= 400:
+        raise ValueError(json.loads(body).get("message", body))
+
+
+def _keep_the_topics_key(topic_arn: str, properties: Properties) -> None:
+    """G19: the topic's KmsMasterKeyId, as SetTopicAttributes would store it."""
+    attributes = sns_svc._topics[topic_arn]["attributes"]
+    if properties.get("KmsMasterKeyId"):
+        attributes["KmsMasterKeyId"] = properties["KmsMasterKeyId"]
+    else:
+        attributes.pop("KmsMasterKeyId", None)
+
+
+def _recover_to_a_point_in_time(table_name: str, properties: Properties) -> None:
+    """G20: the table's PointInTimeRecoverySpecification, as UpdateContinuousBackups would store it."""
+    specification = properties.get("PointInTimeRecoverySpecification") or {}
+    enabled = str(specification.get("PointInTimeRecoveryEnabled", False)).lower() == "true"
+    dynamodb_svc._pitr_settings[table_name] = enabled
+
+
+def _after_provisioning(resource_type: str, apply_properties: Callable[[str, Properties], None]) -> None:
+    """Apply ``apply_properties`` to the resource each create and in-place update leaves."""
+    handlers = provisioners._RESOURCE_HANDLERS[resource_type]
+    create, update = handlers["create"], handlers["update"]
+
+    def create_applying(logical_id: str, properties: Properties, stack_name: str) -> Any:
+        physical_id, attributes = create(logical_id, properties, stack_name)
+        apply_properties(physical_id, properties)
+        return physical_id, attributes
+
+    def update_applying(physical_id: str, old: Properties, new: Properties, *rest: Any) -> Any:
+        """``rest``: the stack's name, and the logical id for the handlers that take it."""
+        updated_id, attributes = update(physical_id, old, new, *rest)
+        apply_properties(updated_id, new)
+        return updated_id, attributes
+
+    handlers["create"], handlers["update"] = create_applying, update_applying
+
+
+def _stacks_apply_what_they_declare() -> None:
+    """G16, G19, G20: CloudFormation's provisioners store the resource without these properties."""
+    _after_provisioning("AWS::Lambda::Function", _reserve_concurrency)
+    _after_provisioning("AWS::SNS::Topic", _keep_the_topics_key)
+    _after_provisioning("AWS::DynamoDB::Table", _recover_to_a_point_in_time)
+
+
+def route_settings(declared: dict[str, Any]) -> dict[str, Any]:
+    """A template's route settings (``ThrottlingBurstLimit``) as the API stores and returns them
+    (``throttlingBurstLimit``, an integer; ``throttlingRateLimit``, a double)."""
+    settings = {name[:1].lower() + name[1:]: value for name, value in declared.items()}
+    for name, kind in (("throttlingBurstLimit", int), ("throttlingRateLimit", float)):
+        if name in settings:  # a parameter's value reaches the provisioner as a string
+            settings[name] = kind(settings[name])
+    return settings
+
+
+def _stages_keep_route_settings_in_the_apis_casing() -> None:
+    """G17: ``_apigw_v2_stage_props`` stores DefaultRouteSettings and RouteSettings as written in
+    the template, so GetStage through an SDK reads every route's settings back empty."""
+    stage_properties = provisioners._apigw_v2_stage_props
+
+    def properties_in_the_apis_casing(properties: Properties) -> dict[str, Any]:
+        stage: dict[str, Any] = stage_properties(properties)
+        stage["defaultRouteSettings"] = route_settings(stage["defaultRouteSettings"] or {})
+        stage["routeSettings"] = {
+            route: route_settings(settings or {}) for route, settings in stage["routeSettings"].items()
+        }
+        return stage
+
+    provisioners._apigw_v2_stage_props = properties_in_the_apis_casing
+
+
+def route_limits(stage: dict[str, Any], route_key: str) -> tuple[int, float] | None:
+    """The route's (burst, rate): its own settings, else the stage's defaults; None if unthrottled
+    (AWS then applies only the account's limits, which a local stack never reaches)."""
+    default = stage.get("defaultRouteSettings") or {}
+    own = (stage.get("routeSettings") or {}).get(route_key) or {}
+    burst = own.get("throttlingBurstLimit", default.get("throttlingBurstLimit"))
+    rate = own.get("throttlingRateLimit", default.get("throttlingRateLimit"))
+    if burst is None or rate is None:
+        return None
+    return int(burst), float(rate)
+
+
+class TokenBuckets:
+    """API Gateway's throttle: per route, a bucket of ``burst`` tokens refilled at ``rate`` a
+    second; a request takes one, and one that finds the bucket empty is refused."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, ...], tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple[str, ...], burst: int, rate: float, now: float) -> bool:
+        with self._lock:
+            tokens, then = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - then) * rate)
+            taken = tokens >= 1
+            self._buckets[key] = (tokens - 1 if taken else tokens, now)
+            return taken
+
+
+TOO_MANY_REQUESTS = (429, {"Content-Type": "application/json"}, b'{"message":"Too Many Requests"}')
+# ministack hands every integration this source address (the event's requestContext.http.sourceIp).
+SOURCE_IP = "127.0.0.1"
+CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
+
+
+class AccessLogLine:
+    """What API Gateway knows of one request by the time it answers: the ``$context`` variables."""
+
+    def __init__(self, route_key: str, stage: str, method: str, path: str) -> None:
+        # An HTTP API's request id: 16 base64 characters, also sent as the apigw-requestid header.
+        self.request_id = base64.b64encode(os.urandom(12)).decode()[:16]
+        self.started = time.time()
+        self.claims: dict[str, Any] = {}
+        self.variables: dict[str, str] = {
+            "requestId": self.request_id,
+            "extendedRequestId": self.request_id,
+            "requestTimeEpoch": str(int(self.started * 1000)),
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.started)),
+            "routeKey": route_key,
+            "stage": stage,
+            "httpMethod": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "identity.sourceIp": SOURCE_IP,
+        }
+
+    def answered(self, status: int, body: bytes) -> None:
+        self.variables["status"] = str(status)
+        self.variables["responseLength"] = str(len(body))
+        self.variables["responseLatency"] = str(round((time.time() - self.started) * 1000))
+
+    def value(self, name: str) -> str:
+        """A variable's value; "-" for one with none, as in AWS's access logs."""
+        if name.startswith("authorizer.claims."):
+            claim = self.claims.get(name.removeprefix("authorizer.claims."))
+            return "-" if claim is None else str(claim)
+        return self.variables.get(name) or "-"
+
+    def formatted(self, log_format: str) -> str:
+        # Escaped for JSON: the formats are JSON with each variable inside quotes.
+        return CONTEXT_VARIABLE.sub(lambda match: json.dumps(self.value(match[1]))[1:-1], log_format)
+
+
+# The request being answered on this task, for the authorizer and integration wrappers.
+_access_log_line: contextvars.ContextVar[AccessLogLine | None] = contextvars.ContextVar(
+    "access_log_line", default=None
+)
+
+
+def write_access_log(api_id: str, stage: str, settings: dict[str, Any], line: str) -> None:
+    """One line in the stage's destination log group (no group: dropped, as AWS drops it)."""
+    group = cloudwatch_logs._resolve_group_by_arn(str(settings.get("destinationArn", "")))
+    if group is None:
+        logger.warning("access log of %s/%s dropped: no log group %s", api_id, stage, settings)
+        return
+    stream = f"{api_id}_{stage}"
+    if stream not in cloudwatch_logs._log_groups[group]["streams"]:
+        cloudwatch_logs._create_log_stream({"logGroupName": group, "logStreamName": stream})
+    event = {"timestamp": int(time.time() * 1000), "message": line}
+    cloudwatch_logs._put_log_events({"logGroupName": group, "logStreamName": stream, "logEvents": [event]})
+
+
+def _stages_throttle_and_log_every_request() -> None:
+    """G17, G18: ``_handle_execute_in_scope`` serves every request whatever the stage's throttles,
+    and writes no access log line. Throttled first (a 429 runs no authorizer and no function),
+    then one line per request, 429s and 401s included, in the stage's AccessLogSettings.Format."""
+    execute = http_apis._handle_execute_in_scope
+    validate_jwt = http_apis._validate_jwt_authorizer
+    invoke_function = http_apis._invoke_lambda_proxy
+    proxy_response = lambda_svc.lambda_execute_result_to_api_proxy_response
+    buckets = TokenBuckets()
+
+    async def execute_throttled_and_logged(
+        api_id: str, stage: str, path: str, method: str, *rest: Any
+    ) -> tuple[int, dict[str, Any], bytes]:
+        """``rest``: the headers, body, query, owner account and region, raw query string."""
+        route = http_apis._match_route(api_id, method, "/" + path.lstrip("/"))
+        route_key = str(route.get("routeKey", "$default")) if route else "-"
+        stage_record = http_apis._stages.get(api_id, {}).get(stage) or {}
+        line = AccessLogLine(route_key, stage, method, path)
+        token = _access_log_line.set(line)
+        try:
+            limits = route_limits(stage_record, route_key) if route else None
+            if limits and not buckets.take((api_id, stage, route_key), *limits, time.monotonic()):
+                response = (TOO_MANY_REQUESTS[0], dict(TOO_MANY_REQUESTS[1]), TOO_MANY_REQUESTS[2])
+            else:
+                response = await execute(api_id, stage, path, method, *rest)
+        finally:
+            _access_log_line.reset(token)
+        status, headers, body = response
+        headers.setdefault("apigw-requestid", line.request_id)
+        settings = stage_record.get("accessLogSettings") or {}
+        if settings.get("format"):
+            line.answered(status, body if isinstance(body, bytes) else str(body).encode())
+            write_access_log(api_id, stage, settings, line.formatted(settings["format"]))
+        return response
+
+    async def validate_jwt_remembering_the_caller(*args: Any) -> Any:
+        claims, scopes, refusal = await validate_jwt(*args)
+        line = _access_log_line.get()
+        if line is not None:
+            line.claims = dict(claims or {})
+            if refusal is not None:
+                line.variables["authorizer.error"] = _message_of(refusal[2])
+        return claims, scopes, refusal
+
+    async def invoke_function_timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.time()
+        response = await invoke_function(*args, **kwargs)
+        line = _access_log_line.get()
+        if line is not None:
+            line.variables["integrationLatency"] = str(round((time.time() - started) * 1000))
+            line.variables["integrationStatus"] = str(response[0])
+        return response
+
+    def proxy_response_remembering_a_failed_invocation(result: dict[str, Any]) -> Any:
+        line = _access_log_line.get()
+        if line is not None and (result.get("error") or result.get("throttle")):
+            line.variables["integrationErrorMessage"] = _message_of(result.get("body"))
+        return proxy_response(result)
+
+    http_apis._handle_execute_in_scope = execute_throttled_and_logged
+    http_apis._validate_jwt_authorizer = validate_jwt_remembering_the_caller
+    http_apis._invoke_lambda_proxy = invoke_function_timed
+    lambda_svc.lambda_execute_result_to_api_proxy_response = proxy_response_remembering_a_failed_invocation
+
+
+def _message_of(body: Any) -> str:
+    """The message of an error body: its ``message`` or ``errorMessage``, else the body itself."""
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return str(body)
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("errorMessage") or json.dumps(body))
+    return str(body)
+
+
+def service_may_invoke(function_ref: str, service: str, source_arn: str) -> bool:
+    """Whether the function's resource-based policy lets ``service`` (``apigateway.amazonaws.com``)
+    invoke it on behalf of ``source_arn``: what AWS asks before a service invokes a function."""
+    function, _config, _name = lambda_svc._get_base_func_record_for_ref(function_ref)
+    if function is None:
+        return True  # ministack's own "not found" answers it
+    arn = function["config"]["FunctionArn"]
+    owner = parse_arn(arn)
+    context = iam_evaluator.EvalContext(
+        principal_arn="*",  # the service itself: no account's principal, as in ministack's own checks
+        principal_type="Service",
+        principal_account="",
+        action="lambda:InvokeFunction",
+        resource_arn=arn,
+        region=owner.region,
+        service_context={"aws:sourcearn": source_arn, "aws:sourceaccount": owner.account_id},
+    )
+    decision: str = iam_evaluator.evaluate_resource_policy(
+        function.get("policy"), context, service=service
+    ).decision
+    return decision == "Allow"
+
+
+# What an HTTP API answers, and logs as $context.integrationErrorMessage, for a function whose
+# policy does not let API Gateway invoke it.
+NOT_PERMITTED = (
+    "The IAM role configured on the integration or API Gateway doesn't have permissions to call "
+    "the integration. Check the permissions and try again."
+)
+INTERNAL_SERVER_ERROR = (500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}')
+
+
+def _services_invoke_only_as_the_functions_policy_allows() -> None:
+    """G15 (AUTH=true): API Gateway (``_invoke_lambda_proxy``) and EventBridge (``_invoke_target``)
+    invoke a function whatever its resource-based policy (AWS::Lambda::Permission) says."""
+    invoke_function = http_apis._invoke_lambda_proxy
+    invoke_target = eventbridge._invoke_target
+
+    async def invoke_function_if_permitted(
+        integration: dict[str, Any], api_id: str, stage: str, path: str, method: str, *rest: Any, **named: Any
+    ) -> Any:
+        """``rest``, ``named``: the request's headers, body, query, route and authorizer's context."""
+        function = http_apis._extract_lambda_ref_from_integration_uri(integration.get("integrationUri", ""))
+        region, account = lambda_svc.get_region(), lambda_svc.get_account_id()
+        source = f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method}{path}"
+        if ministack_app.AUTH and not service_may_invoke(function, "apigateway.amazonaws.com", source):
+            logger.warning("API %s did not invoke %s: its policy does not allow %s", api_id, function, source)
+            line = _access_log_line.get()
+            if line is not None:
+                line.variables["integrationErrorMessage"] = NOT_PERMITTED
+            return INTERNAL_SERVER_ERROR[0], dict(INTERNAL_SERVER_ERROR[1]), INTERNAL_SERVER_ERROR[2]
+        return await invoke_function(integration, api_id, stage, path, method, *rest, **named)
+
+    def invoke_target_if_permitted(
+        target: dict[str, Any], event: Any, rule: dict[str, Any], *rest: Any
+    ) -> Any:
+        """``rest``: the event's decoded view, when the caller has it."""
+        arn, source = str(target.get("Arn", "")), str(rule.get("Arn", ""))
+        if (
+            ministack_app.AUTH
+            and ":lambda:" in arn
+            and not service_may_invoke(arn, "events.amazonaws.com", source)
+        ):
+            # AWS counts it in the rule's FailedInvocations metric, which ministack does not model.
+            logger.warning("rule %s did not invoke %s: its policy does not allow the rule", source, arn)
+            return None
+        return invoke_target(target, event, rule, *rest)
+
+    http_apis._invoke_lambda_proxy = invoke_function_if_permitted
+    eventbridge._invoke_target = invoke_target_if_permitted
 
 
 def main() -> None:

@@ -260,7 +260,7 @@ class BySam:
             "--stack-name",
             config.stack_name,
             "--parameter-overrides",
-            f"AuthorizerUrl={config.authorizer_url}",
+            *config.parameter_overrides,
         )
 
 

@@ -1,13 +1,15 @@
 """The gaps devstack/ministack_gaps.py closes, shown on a real ministack (docs/local-stack.md).
 
-Each test is the minimal reproduction of its gap: without the fix it fails. G12 and G13
-need IAM enforced, so they run on a ministack of their own with AUTH=true.
+Each test is the minimal reproduction of its gap: without the fix it fails. G12-G15 need
+IAM enforced, so they run on a ministack of their own with AUTH=true.
 """
 
 import io
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 import zipfile
 from collections import Counter
@@ -396,3 +398,281 @@ def test_a_publish_batch_is_authorized_as_sns_publish(ministack_with_iam: Server
         as_user.publish_batch(TopicArn=other, PublishBatchRequestEntries=batch)
 
     assert [entry["Id"] for entry in published["Successful"]] == ["m0", "m1"]
+
+
+# ============================================== what a stack declares, and what it stores
+DECLARED = {
+    "Resources": {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"EnableKeyRotation": True}},
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": {"Ref": "Key"}}},
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            },
+        },
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.13",
+                "Handler": "index.handler",
+                "Role": "arn:aws:iam::000000000000:role/gap",
+                "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"},
+                "ReservedConcurrentExecutions": 3,
+            },
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def declared(ministack: Server) -> dict[str, str]:
+    """The DECLARED stack, created by CloudFormation: logical id -> physical id."""
+    cloudformation = _client(ministack, "cloudformation")
+    stack = f"gap-declared-{uuid.uuid4().hex[:8]}"
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(DECLARED))
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
+
+
+def test_a_stacks_function_gets_the_concurrency_it_reserves(
+    ministack: Server, declared: dict[str, str]
+) -> None:
+    """G16: without the fix, get-function-concurrency answers {}."""
+    answer = _client(ministack, "lambda").get_function_concurrency(FunctionName=declared["Function"])
+
+    assert answer.get("ReservedConcurrentExecutions") == 3
+
+
+def test_a_reservation_must_leave_the_account_a_hundred_unreserved_executions(ministack: Server) -> None:
+    """G16: without the fix, a reservation leaving fewer than 100 unreserved is stored."""
+    lambda_ = _client(ministack, "lambda")
+    name = f"gap-{uuid.uuid4().hex[:8]}"
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role="arn:aws:iam::000000000000:role/gap",
+        Code={"ZipFile": _zip("def handler(event, context):\n    return 1\n")},
+    )
+    unreserved = lambda_.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+
+    with pytest.raises(ClientError, match=r"InvalidParameterValue.*minimum value of \[100\]"):
+        lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=unreserved - 99)
+    lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=unreserved - 100)
+    assert lambda_.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 100
+    lambda_.delete_function_concurrency(FunctionName=name)
+
+
+def test_a_stacks_topic_keeps_its_key(ministack: Server, declared: dict[str, str]) -> None:
+    """G19: without the fix, get-topic-attributes has no KmsMasterKeyId."""
+    attributes = _client(ministack, "sns").get_topic_attributes(TopicArn=declared["Topic"])["Attributes"]
+
+    assert attributes.get("KmsMasterKeyId") == declared["Key"]
+
+
+def test_a_stacks_table_recovers_to_a_point_in_time(ministack: Server, declared: dict[str, str]) -> None:
+    """G20: without the fix, describe-continuous-backups answers DISABLED."""
+    described = _client(ministack, "dynamodb").describe_continuous_backups(TableName=declared["Table"])
+    recovery = described["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+# ================================================================= an HTTP API's stage
+THROTTLED = {
+    "Resources": {
+        "Function": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.13",
+                "Handler": "index.handler",
+                "Role": "arn:aws:iam::000000000000:role/gap",
+                "Code": {"ZipFile": "def handler(event, context):\n    return {'statusCode': 200}\n"},
+            },
+        },
+        "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "gap", "ProtocolType": "HTTP"}},
+        "Integration": {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Properties": {
+                "ApiId": {"Ref": "Api"},
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": {"Fn::GetAtt": ["Function", "Arn"]},
+                "PayloadFormatVersion": "2.0",
+            },
+        },
+        "Route": {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": {"Ref": "Api"},
+                "RouteKey": "GET /ping",
+                "Target": {"Fn::Join": ["/", ["integrations", {"Ref": "Integration"}]]},
+            },
+        },
+        "AccessLogs": {"Type": "AWS::Logs::LogGroup"},
+        "Stage": {
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "DependsOn": ["Route"],
+            "Properties": {
+                "ApiId": {"Ref": "Api"},
+                "StageName": "$default",
+                "AutoDeploy": True,
+                "DefaultRouteSettings": {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50},
+                "RouteSettings": {"GET /ping": {"ThrottlingBurstLimit": 3, "ThrottlingRateLimit": 0.5}},
+                "AccessLogSettings": {
+                    "DestinationArn": {"Fn::GetAtt": ["AccessLogs", "Arn"]},
+                    "Format": '{"requestId":"$context.requestId","routeKey":"$context.routeKey",'
+                    '"status":"$context.status","sub":"$context.authorizer.claims.sub"}',
+                },
+            },
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def throttled(ministack: Server) -> dict[str, str]:
+    """The THROTTLED stack, created by CloudFormation: logical id -> physical id."""
+    cloudformation = _client(ministack, "cloudformation")
+    stack = f"gap-stage-{uuid.uuid4().hex[:8]}"
+    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(THROTTLED))
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
+
+
+def _get(url: str) -> tuple[int, bytes, str]:
+    """Status, body and apigw-requestid header of a GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read(), response.headers.get("apigw-requestid", "")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers.get("apigw-requestid", "")
+
+
+def test_a_stage_reads_back_its_route_settings_in_the_apis_casing(
+    ministack: Server, throttled: dict[str, str]
+) -> None:
+    """G17: without the fix, get-stage through an SDK reads the route settings back empty."""
+    stage = _client(ministack, "apigatewayv2").get_stage(ApiId=throttled["Api"], StageName="$default")
+
+    assert stage["RouteSettings"] == {"GET /ping": {"ThrottlingBurstLimit": 3, "ThrottlingRateLimit": 0.5}}
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50.0}
+
+
+def test_a_route_answers_429_once_its_burst_is_spent(ministack: Server, throttled: dict[str, str]) -> None:
+    """G17: without the fix, every request is served whatever the route's throttle."""
+    url = f"{ministack.url}/_aws/execute-api/{throttled['Api']}/ping"
+    answers = [_get(url) for _ in range(5)]  # a burst of 3, then one token every 2 s
+
+    assert [status for status, _body, _id in answers] == [200, 200, 200, 429, 429]
+    assert json.loads(answers[-1][1]) == {"message": "Too Many Requests"}
+
+
+def test_a_stage_writes_one_access_log_line_per_request(ministack: Server, throttled: dict[str, str]) -> None:
+    """G18: without the fix, the stage's log group never gets a stream."""
+    logs = _client(ministack, "logs")
+    url = f"{ministack.url}/_aws/execute-api/{throttled['Api']}/ping"
+    time.sleep(2.5)  # a token for this test's request, whatever the one above spent
+    _status, _body, request_id = _get(url)
+    (stream,) = logs.describe_log_streams(logGroupName=throttled["AccessLogs"])["logStreams"]
+    events = logs.get_log_events(logGroupName=throttled["AccessLogs"], logStreamName=stream["logStreamName"])
+    lines = {line["requestId"]: line for line in (json.loads(e["message"]) for e in events["events"])}
+
+    assert lines[request_id] == {
+        "requestId": request_id,
+        "routeKey": "GET /ping",
+        "status": "200",
+        "sub": "-",
+    }
+
+
+# Sends the event's detail-type (EventBridge) or route (API Gateway) to SEEN_QUEUE.
+REPORTING_HANDLER = """
+import os, boto3
+sqs = boto3.client("sqs")
+def handler(event, context):
+    sqs.send_message(QueueUrl=os.environ["SEEN_QUEUE"], MessageBody=event.get("detail-type") or event["routeKey"])
+    return {"statusCode": 200, "body": "invoked"}
+"""
+
+
+def _reporting_function(ministack: Server, name: str) -> tuple[str, str]:
+    """A function whose role may only send to a "seen" queue; its ARN and that queue's URL."""
+    iam, lambda_, sqs = (_client(ministack, s) for s in ("iam", "lambda", "sqs"))
+    seen, seen_arn = _queue(sqs, f"{name}-seen")
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]
+    iam.put_role_policy(RoleName=name, PolicyName="see", PolicyDocument=_allow(["sqs:SendMessage"], seen_arn))
+    function = lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=role["Arn"],
+        Code={"ZipFile": _zip(REPORTING_HANDLER)},
+        Environment={"Variables": {"SEEN_QUEUE": seen}},
+    )
+    return function["FunctionArn"], seen
+
+
+def test_api_gateway_invokes_a_function_only_as_its_resource_policy_allows(
+    ministack_with_iam: Server,
+) -> None:
+    """G15: without the fix, the route runs a function whose policy does not name API Gateway."""
+    api, lambda_ = _client(ministack_with_iam, "apigatewayv2"), _client(ministack_with_iam, "lambda")
+    name = f"gap-api-{uuid.uuid4().hex[:8]}"
+    function_arn, _seen = _reporting_function(ministack_with_iam, name)
+    api_id = api.create_api(Name=name, ProtocolType="HTTP")["ApiId"]
+    integration = api.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn, PayloadFormatVersion="2.0"
+    )["IntegrationId"]
+    api.create_route(ApiId=api_id, RouteKey="GET /ping", Target=f"integrations/{integration}")
+    api.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    url = f"{ministack_with_iam.url}/_aws/execute-api/{api_id}/ping"
+
+    refused = _get(url)
+    lambda_.add_permission(
+        FunctionName=name,
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*",
+    )
+    permitted = _get(url)
+
+    assert (refused[0], json.loads(refused[1])) == (500, {"message": "Internal Server Error"})
+    assert (permitted[0], permitted[1]) == (200, b"invoked")
+
+
+def test_a_rule_invokes_a_function_only_as_its_resource_policy_allows(ministack_with_iam: Server) -> None:
+    """G15: without the fix, the rule runs a function whose policy does not name EventBridge."""
+    events, lambda_, sqs = (_client(ministack_with_iam, s) for s in ("events", "lambda", "sqs"))
+    name = f"gap-rule-{uuid.uuid4().hex[:8]}"
+    function_arn, seen = _reporting_function(ministack_with_iam, name)
+    rule_arn = events.put_rule(Name=name, EventPattern=json.dumps({"source": [name]}))["RuleArn"]
+    events.put_targets(Rule=name, Targets=[{"Id": "function", "Arn": function_arn}])
+
+    def put(detail_type: str) -> None:
+        events.put_events(Entries=[{"Source": name, "DetailType": detail_type, "Detail": "{}"}])
+
+    put("refused")
+    unseen = _drain(sqs, seen, until=1, timeout_seconds=8)
+    lambda_.add_permission(
+        FunctionName=name,
+        StatementId="rule",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule_arn,
+    )
+    put("permitted")
+    seen_once_permitted = _drain(sqs, seen, until=1, timeout_seconds=60)
+
+    assert unseen == []
+    assert seen_once_permitted == ["permitted"]

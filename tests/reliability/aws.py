@@ -27,6 +27,8 @@ from devstack.redrive import redrive
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPER_EVENT = (ROOT / "events" / "sweeper_schedule.json").read_bytes()
+# The sweeper's Timeout in template.yaml, plus a margin: the longest a scheduled sweep holds it.
+SWEEP_TIMEOUT_SECONDS = 70
 _TRANSACTION_IN_BODY = re.compile(r"Transação: ([0-9a-f-]{36})")
 
 
@@ -96,10 +98,21 @@ class LocalAws:
 
     # ------------------------------------------------------------------ sweeper
     def sweep(self) -> dict[str, Any]:
-        """Invoke the deployed sweeper with the schedule's event; its report."""
-        answer = self.client("lambda").invoke(
-            FunctionName=self.resources["SweeperFunction"], Payload=SWEEPER_EVENT
-        )
+        """Invoke the deployed sweeper with the schedule's event; its report.
+
+        Its reserved concurrency is 1: while the scheduled sweep runs, an invocation is
+        throttled, and is made again once that sweep is over (docs/operations.md).
+        """
+        lambda_ = self.client("lambda")
+        deadline = time.monotonic() + SWEEP_TIMEOUT_SECONDS
+        while True:
+            try:
+                answer = lambda_.invoke(FunctionName=self.resources["SweeperFunction"], Payload=SWEEPER_EVENT)
+                break
+            except lambda_.exceptions.TooManyRequestsException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
         assert "FunctionError" not in answer, answer["Payload"].read()
         report: dict[str, Any] = json.loads(answer["Payload"].read())
         return report
