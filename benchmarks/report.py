@@ -197,11 +197,11 @@ def _package_figure_rows(d: Doc) -> list[str]:
 
 
 def _cost_figure_rows(d: Doc) -> list[str]:
-    prefix = "usd_per_million_transfers."
+    prices = _path(d, "raw.cost.prices")
     return [
-        f"| `{name}` | {value} | USD per million transfers, {name.removeprefix(prefix).replace('_', ' ')} |"
-        for name, value in d["figures"].items()
-        if name.startswith(prefix)
+        f"| `usd_per_million_transfers.{name}` | {_figure(d, f'usd_per_million_transfers.{name}')} "
+        f"| of which: {prices[name]['per']} |"
+        for name in _path(d, "raw.cost.per_transfer")
     ]
 
 

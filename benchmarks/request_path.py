@@ -164,8 +164,9 @@ class InProcess:
     """AWS requests per transfer by ``service.Operation``, counted by botocore's before-send hook."""
     authorizer_calls: float
     """Authorization requests per transfer, counted by the authorizer stub."""
-    authorizer_connections: float
-    """TCP connections per transfer the stub accepted (keep-alive: one per process)."""
+    transfers: int
+    authorizer_connections: int
+    """TCP connections the stub accepted over all the transfers (kept alive: one per process)."""
 
 
 def _in_process(
@@ -218,7 +219,8 @@ def _in_process(
             for operation, count in sorted(Counter(op for one in timed for op in one).items())
         },
         authorizer_calls=round(calls / len(statuses), 3),
-        authorizer_connections=round(connections / len(statuses), 3),
+        transfers=len(statuses),
+        authorizer_connections=connections,
     )
 
 
@@ -331,7 +333,8 @@ def run(
             **handler.aws_requests,
             "authorizer.GET": handler.authorizer_calls,
         },
-        "authorizer_connections_per_transfer": handler.authorizer_connections,
+        "in_process_transfers": handler.transfers,
+        "authorizer_connections": handler.authorizer_connections,
         "requests_without_a_timing": untimed,
         "p50_added_ms": {
             "gateway": round(p50["via_gateway"] - p50["via_execute_api"], 1),
