@@ -5,7 +5,8 @@ figures: a load the pipeline absorbs here, see ``pipeline_vs_api``), each with i
 and payee from funded pools, in ``REPEATS`` runs with the pipeline caught up before each;
 each figure is the median of the runs'. The sync's and notify's batch sizes (read from
 template.yaml) are recorded beside them: how many records a function takes at once is
-what a paced load meets. The 201's moment is the client's wall clock when the answer was
+what a paced load meets. Whether the pipeline absorbed the rate is recorded too: how far
+each run's latency moved from its first third to its last. The 201's moment is the client's wall clock when the answer was
 read; the e-mail's is the ``Timestamp`` ministack's SES stamps on a message when
 ``SendEmail`` accepts it (its ``time.time()``, the same clock on the same machine, so no
 polling interval blurs it). The payee's e-mail is the one addressed to the payee that
@@ -165,6 +166,13 @@ def _latencies(run: PacedRun, emailed: dict[tuple[str, str], float]) -> list[flo
     ]
 
 
+def _drift_ms(latencies: Sequence[float]) -> float:
+    """How far a run's latency moved from its first third to its last (medians, in send order):
+    flat if the pipeline absorbs the rate, growing with the backlog if it does not."""
+    third = max(1, len(latencies) // 3)
+    return round(1000 * (statistics.median(latencies[-third:]) - statistics.median(latencies[:third])), 1)
+
+
 def run(
     api: WalletApi,
     endpoint: str,
@@ -210,6 +218,7 @@ def run(
         "clients": 1,
         "offered_per_s": RATE_PER_S,
         "achieved_per_s_runs": [round(paced.per_second, 1) for paced in runs],
+        "latency_drift_ms_runs": [_drift_ms(one) for one in latencies if one],
         "batch_sizes": batch_sizes(),
         "notification_p50_ms_runs": [one["p50_ms"] for one in per_run],
         "notification_p95_ms_runs": [one["p95_ms"] for one in per_run],
