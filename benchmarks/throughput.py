@@ -34,7 +34,7 @@ from typing import Any
 from benchmarks.common import Pool, Result, Say, aws_client, run_concurrently, summary_ms
 from benchmarks.wallet_api import Customer, WalletApi
 from devstack.logs import REPORT
-from tests.support.template import create_table_request
+from devstack.template import create_table_request
 
 CLIENTS = 8
 COUNT = 480

@@ -19,8 +19,8 @@ from functools import cached_property
 from typing import Any
 
 from benchmarks.common import HttpClient, Pool, Reply, get_json, run_concurrently, wait_until
+from devstack.documents import new_cnpj, new_cpf
 from devstack.identities import VERIFICATION_MESSAGE, Cognito
-from tests.support.documents import new_cnpj, new_cpf
 
 SETUP_CLIENTS = 8
 FUNDING = "1000000.00"

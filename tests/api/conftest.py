@@ -26,8 +26,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from mypy_boto3_dynamodb import DynamoDBClient
 
 from devstack.authorizer_stub import AuthorizerStub
+from devstack.documents import new_cnpj, new_cpf
 from tests.conftest import Tables, create_tables
-from tests.support.documents import new_cnpj, new_cpf
 from tests.support.identities import Person, rail_claims
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.servers import Server

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from devstack.documents import new_cnpj, new_cpf
 from tests.e2e.conftest import Api, Person
-from tests.support.documents import new_cnpj, new_cpf
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
+from devstack.documents import new_cpf
 from tests.e2e.conftest import Answer, Api, eventually
 from tests.reliability.aws import LocalAws
-from tests.support.documents import new_cpf
 
 DENIAL = re.compile(r"AccessDenied|is not authorized to perform")
 SQS_EVENT = Path(__file__).resolve().parents[2] / "events" / "notify_sqs.json"

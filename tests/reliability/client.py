@@ -21,8 +21,8 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.documents import new_cnpj, new_cpf
 from devstack.identities import Cognito
-from tests.support.documents import new_cnpj, new_cpf
 
 
 class NoAnswer(Exception):

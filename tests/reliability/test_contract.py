@@ -34,10 +34,10 @@ from typing import Any
 import pytest
 
 from devstack.config import LocalStack
+from devstack.documents import new_cnpj, new_cpf
 from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
-from tests.support.documents import new_cnpj, new_cpf
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
