@@ -18,6 +18,7 @@ from typing import Any, Self
 
 ADDRESS_VARIABLE = "AWS_XRAY_DAEMON_ADDRESS"
 _MAX_DATAGRAM = 65_535
+_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class XRayCounter:
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # Room for bursts (a datagram per AWS call of every function): UDP drops what overflows.
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECEIVE_BUFFER_BYTES)
         self._socket.bind((host, 0))
         self._socket.settimeout(0.2)  # so that the receiving thread sees the stop soon
         self._stopping = threading.Event()
