@@ -155,6 +155,7 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
         # The functions inherit ministack's environment, hence this process's: their X-Ray
         # SDK reports each AWS call they make to the counter (see cost).
         os.environ[xray_daemon.ADDRESS_VARIABLE] = xray.address
+        os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed: the template traces
         build_dir = Path(scratch) / "build"
         say(f"sam build into a folder of this run's own ({build_dir})")
         sam(config, "build", "--config-env", "local", "--build-dir", str(build_dir))
