@@ -106,14 +106,25 @@ def _stages(
     return {name: summary_ms(values) for name, values in stages.items()}
 
 
-def batch_sizes() -> dict[str, int]:
-    """``Function.Event`` -> the BatchSize of each of the pipeline's event source mappings."""
+def _mappings() -> dict[str, dict[str, Any]]:
+    """``Function.Event`` -> the properties of each of the pipeline's event source mappings."""
     resources = document()["Resources"]
     return {
-        f"{function}.{name}": int(event["Properties"]["BatchSize"])
+        f"{function}.{name}": event.get("Properties", {})
         for function in PIPELINE_FUNCTIONS
         for name, event in resources[function]["Properties"].get("Events", {}).items()
         if "BatchSize" in event.get("Properties", {})
+    }
+
+
+def batch_sizes() -> dict[str, int]:
+    return {name: int(mapping["BatchSize"]) for name, mapping in _mappings().items()}
+
+
+def batching_windows_s() -> dict[str, int]:
+    """Lambda's default when a mapping sets none is 0: a batch leaves as soon as records are there."""
+    return {
+        name: int(mapping.get("MaximumBatchingWindowInSeconds", 0)) for name, mapping in _mappings().items()
     }
 
 
@@ -222,6 +233,7 @@ def run(
         "achieved_per_s_runs": [round(paced.per_second, 1) for paced in runs],
         "latency_drift_ms_runs": [_drift_ms(one) for one in latencies if one],
         "batch_sizes": batch_sizes(),
+        "batching_windows_s": batching_windows_s(),
         "notification_p50_ms_runs": [one["p50_ms"] for one in per_run],
         "notification_p95_ms_runs": [one["p95_ms"] for one in per_run],
         "notification": summary_ms([latency for one in latencies for latency in one]),
