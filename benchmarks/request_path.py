@@ -35,12 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import HttpClient, Result, Say, aws_client, summary_ms
+from benchmarks.common import Result, Say, aws_client, summary_ms
 from benchmarks.template import LAYER_TYPE, built, function_environment, layer_python_dir, logical_ids
 from benchmarks.throughput import RawLedger, function_durations_ms
 from benchmarks.wallet_api import Customer, WalletApi, gateway_claims
 from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import ROOT, LocalStack
+from devstack.wallet_client import Http
 
 COUNT = 40
 WARM_UP = 5
@@ -261,7 +262,7 @@ def _primitives(
         started = time.perf_counter()
         dynamodb.get_item(TableName=outputs["LedgerTableName"], Key=key, ConsistentRead=True)
         reads.append(time.perf_counter() - started)
-    authorizer = HttpClient(authorizer_url)
+    authorizer = Http(authorizer_url)
     asks = [authorizer.call("GET", "/").seconds for _ in range(COUNT)]
     authorizer.close()
     with RawLedger(endpoint) as raw:
