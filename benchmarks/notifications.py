@@ -36,9 +36,11 @@ from benchmarks.wallet_api import Customer, WalletApi
 
 COUNT = 210
 REPEATS = 3
-# Offered load, transfers per second: paced, below what the pipeline completes here. At 10/s
-# (a --quick run on this 2-core machine while others worked on it) the latency grew within
-# a run; the pipeline completed about 8 transfers/s under full API load (pipeline_vs_api).
+# Offered load, transfers per second, paced: meant to be below what the pipeline completes.
+# On this 2-core machine shared with other work (load average 8-9) --quick runs saw the
+# latency grow within a run at 10/s, and in some runs at 5/s too, while the pipeline
+# completed 5-8 transfers/s under full API load (pipeline_vs_api): read the figure with the
+# drift recorded beside it.
 RATE_PER_S = 5.0
 PIPELINE_FUNCTIONS = ("SyncFunction", "NotifyFunction")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
