@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from benchmarks import (
     cold_start,
+    cost,
     hot_payee,
     machine,
     notifications,
@@ -32,11 +33,13 @@ from benchmarks import (
 )
 from benchmarks.common import Result, run_concurrently
 from benchmarks.wallet_api import Customer, WalletApi
+from devstack import xray_daemon
 from devstack.config import ROOT, LocalStack
 from devstack.deploy import sam
 from devstack.identities import Cognito
 from devstack.processes import free_port
-from devstack.stack import running_stack
+from devstack.stack import RunningStack, running_stack
+from devstack.xray_daemon import XRayCounter
 
 LATEST = ROOT / "benchmarks" / "latest.json"
 QUICK = ROOT / "benchmarks" / "raw" / "quick.json"
@@ -153,7 +156,11 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
         stack_name=STACK_NAME,
         throttle_routes=False,
     )
-    with tempfile.TemporaryDirectory(prefix="wallet-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="wallet-bench-") as scratch, XRayCounter() as xray:
+        # The functions inherit ministack's environment, hence this process's: their X-Ray
+        # SDK reports each AWS call they make to the counter (see cost).
+        os.environ[xray_daemon.ADDRESS_VARIABLE] = xray.address
+        os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed: the template traces
         build_dir = Path(scratch) / "build"
         say(f"sam build into a folder of this run's own ({build_dir})")
         sam(config, "build", "--config-env", "local", "--build-dir", str(build_dir))
@@ -166,7 +173,7 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
         with running_stack(config, None, say) as stack:
             api = WalletApi(stack.api_url, config.endpoint, local_cognito(config, stack.outputs))
             try:
-                run_on_stack(api, stack.outputs, config, build_dir, scale=scale, record=record)
+                run_on_stack(api, stack, build_dir, xray, scale=scale, record=record)
             finally:
                 api.close()
     return results, machine_info
@@ -174,13 +181,14 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
 
 def run_on_stack(
     api: WalletApi,
-    outputs: dict[str, str],
-    config: LocalStack,
+    stack: RunningStack,
     build_dir: Path,
+    xray: XRayCounter,
     *,
     scale: float,
     record: Callable[[str, Result], None],
 ) -> None:
+    config, outputs = stack.config, stack.outputs
     direct_url = f"{config.endpoint}/_aws/execute-api/{outputs['ApiId']}"
     pool = Population(api, payers=24, payees=48)
     warm_up(api, pool, count=int(96 * scale) or 16)
@@ -198,23 +206,43 @@ def run_on_stack(
         ),
     )
     say("write cost")
+    written = write_cost.run(
+        api,
+        config.endpoint,
+        outputs,
+        payers=pool.payers,
+        payees=pool.payees,
+        say=say,
+        transfers=int(write_cost.TRANSFERS * scale) or 5,
+    )
+    record("write_cost", written)
+    say("cost per million transfers, from what the write cost benchmark's transfers used")
+    window = written.raw["window"]
     record(
-        "write_cost",
-        write_cost.run(
+        "cost",
+        cost.run(
             api,
             config.endpoint,
-            outputs,
-            payers=pool.payers,
-            payees=pool.payees,
+            config.stack_name,
+            xray,
+            cost.Window(written.raw["transfers"], window["started_at"], window["ended_at"]),
+            wru_per_transfer=written.figures["wru_per_transfer"],
             say=say,
-            transfers=int(write_cost.TRANSFERS * scale) or 5,
         ),
     )
     say("where one transfer's time goes")
     record(
         "request_path",
         request_path.run(
-            api, direct_url, config, outputs, build_dir, payer=pool.payers[0], payee=pool.payees[0], say=say
+            api,
+            direct_url,
+            config,
+            outputs,
+            build_dir,
+            payer=pool.payers[0],
+            payee=pool.payees[0],
+            authorizer=stack.authorizer,
+            say=say,
         ),
     )
     say("throughput: API against raw TransactWriteItems")

@@ -1,7 +1,6 @@
-"""What every benchmark shares: results, statistics, an HTTP client, running N clients at once."""
+"""What every benchmark shares: results, statistics, boto3 clients of the local AWS, running N
+clients at once. (The HTTP client is devstack.wallet_client, shared with the tests.)"""
 
-import http.client
-import json
 import math
 import statistics
 import threading
@@ -10,7 +9,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -56,85 +54,6 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
         "max_ms": round(max(milliseconds), 1),
         "mean_ms": round(statistics.fmean(milliseconds), 1),
     }
-
-
-# ---------------------------------------------------------------------------- HTTP
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    """The HTTP status; 0 when no answer came (timeout, connection lost)."""
-    body: Any
-    seconds: float
-    at: float
-    """Wall clock (``time.time()``) when the answer was read: comparable with ministack's timestamps."""
-
-
-class HttpClient:
-    """One keep-alive HTTP/1.1 connection to ``base_url``; one per thread, never shared."""
-
-    def __init__(self, base_url: str, timeout_seconds: float = 90) -> None:
-        parts = urlsplit(base_url)
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 80
-        self._prefix = parts.path.rstrip("/")
-        self._timeout = timeout_seconds
-        self._connection: http.client.HTTPConnection | None = None
-
-    def call(
-        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
-    ) -> Reply:
-        data = None if body is None else json.dumps(body).encode()
-        sent_headers = {"content-type": "application/json", **(headers or {})}
-        for attempt in range(2):
-            connection = self._connection or http.client.HTTPConnection(
-                self._host, self._port, timeout=self._timeout
-            )
-            self._connection = connection
-            started = time.perf_counter()
-            try:
-                connection.request(method, self._prefix + path, body=data, headers=sent_headers)
-                response = connection.getresponse()
-                raw = response.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
-                # The server closed an idle keep-alive connection: reconnect once.
-                self.close()
-                if attempt:
-                    return Reply(0, f"connection lost: {error}", time.perf_counter() - started, time.time())
-                continue
-            except (TimeoutError, OSError) as error:
-                # No answer in time: a failed request, counted as status 0 by whoever sent it.
-                self.close()
-                return Reply(0, f"no answer: {error}", time.perf_counter() - started, time.time())
-            seconds, at = time.perf_counter() - started, time.time()
-            if response.getheader("connection", "").lower() == "close":
-                self.close()
-            return Reply(response.status, _decoded(raw), seconds, at)
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-
-
-def _decoded(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
-
-
-def get_json(url: str, timeout_seconds: float = 30) -> Any:
-    client = HttpClient(url, timeout_seconds)
-    try:
-        reply = client.call("GET", "")
-    finally:
-        client.close()
-    if reply.status != 200:
-        raise RuntimeError(f"GET {url} answered {reply.status}: {reply.body}")
-    return reply.body
 
 
 def aws_client(service: str, endpoint: str, pool: int = 10, attempts: int = 3) -> Any:

@@ -1,846 +1,329 @@
-"""docs/benchmarks.md, rendered from one run's ``latest.json`` document and the reliability
-suite's ``reliability.json`` (never edited by hand).
+"""docs/benchmarks.md: the hand-written docs/benchmarks.template.md with one run's numbers put in.
 
-Every number in the page comes from the document; the explanations are written against
-what the benchmarks measure, with this run's numbers put in, and a figure is called poor
-by the thresholds in ``POOR`` (stated in the page).
+The prose is written by hand in the template; only numbers come from the run's
+``latest.json`` (and the reliability suite's ``reliability.json``), through placeholders:
+- ``{{name}}``: a figure, by its name in ``figures``;
+- ``{{raw:benchmark.key.key}}`` and ``{{machine:key}}``: a value the run recorded (a list
+  is written comma-separated, a mapping as ``key: value`` pairs);
+- ``{{latency:benchmark.key}}``: the p50, p95, p99 and max cells of a latency summary;
+- ``{{calc:name}}``: a number computed from the run (``CALCULATED``);
+- ``{{rows:name}}``: table rows whose count depends on the run, one per function or per
+  kind of write (``ROWS``); ``{{section:reliability}}``: the reliability suite's table.
+A value the document does not hold (a figure added after the run) reads "not measured
+yet"; a placeholder the renderer does not know is an error.
 """
 
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import reliability_report, write_cost
+from benchmarks import reliability_report
+from devstack.config import ROOT
 
 Doc = dict[str, Any]
 
-# figure -> (is it poor?, the threshold in words)
-POOR: dict[str, tuple[Callable[[Doc], bool], str]] = {
-    "transfer_api_vs_raw": (lambda d: d["figures"]["transfer_api_vs_raw"] < 0.5, "below 0.5"),
-    "notification_p95_ms": (lambda d: d["figures"]["notification_p95_ms"] > 1000, "above 1 s"),
-    "cold_start_vs_boto3": (lambda d: d["figures"]["cold_start_vs_boto3"] > 2, "above 2"),
-    "package_mb": (
-        lambda d: _runtime_share(d) > 0.25,
-        "more than a quarter of the layer is what the Lambda runtime already provides",
-    ),
-    "wru_per_transfer": (
-        lambda d: d["figures"]["wru_per_transfer"] > 2 * _core_wru(d),
-        "more than twice the write units of the transfer's own TransactWriteItems",
-    ),
-    "hot_payee_vs_spread": (lambda d: d["figures"]["hot_payee_vs_spread"] < 0.8, "below 0.8"),
-}
+TEMPLATE = ROOT / "docs" / "benchmarks.template.md"
+NOT_MEASURED = "not measured yet"
+PLACEHOLDER = re.compile(r"\{\{([A-Za-z0-9_.:]+)\}\}")
+ROWS_LINE = re.compile(r"^\{\{rows:(\w+)\}\}\n", re.MULTILINE)
 
 
-def _runtime_share(d: Doc) -> float:
-    sizes = d["raw"]["package_size"]
-    layer = next(iter(sizes["runtime_provided_in_layer_mb"]))
-    share: float = sizes["runtime_provided_in_layer_mb"][layer] / sizes["sizes"][layer]["unzipped_mb"]
-    return share
+class NotMeasured(Exception):
+    """The run's document holds no such value."""
+
+
+# ---------------------------------------------------------------------------- lookups
+
+
+def _path(document: Any, path: str) -> Any:
+    value = document
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise NotMeasured(path)
+        value = value[key]
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_text(item) for item in value) or "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_text(item)}" for key, item in value.items()) or "none"
+    return str(value)
+
+
+def _latency(summary: Any) -> str:
+    if not isinstance(summary, dict) or not summary:
+        raise NotMeasured("latency")
+    return " | ".join(str(summary[key]) for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"))
+
+
+def _figure(d: Doc, name: str) -> float:
+    figures: dict[str, float] = d["figures"]
+    if name not in figures:
+        raise NotMeasured(name)
+    return figures[name]
+
+
+# ---------------------------------------------------------------------------- computed values
 
 
 def _core_wru(d: Doc) -> float:
-    """Write units of the transfer's own TransactWriteItems (accounts, transaction, outbox event)."""
-    kinds = d["raw"]["write_cost"]["per_kind"]
-    core = ("ledger account MODIFY", "ledger transaction INSERT", "ledger outbox INSERT")
+    """Write units of the transfer's own TransactWriteItems (accounts, the transaction with its event)."""
+    kinds = _path(d, "raw.write_cost.per_kind")
+    core = ("ledger account MODIFY", "ledger transaction INSERT")
     return float(
         sum(kinds[k]["wru_per_transfer"] - kinds[k]["gsi_wru_per_transfer"] for k in core if k in kinds)
     )
 
 
-def _kv(mapping: dict[str, Any]) -> str:
-    return ", ".join(f"{key}: {value}" for key, value in mapping.items())
+def _runtime_share(d: Doc) -> float:
+    sizes = _path(d, "raw.package_size")
+    layer = next(iter(sizes["runtime_provided_in_layer_mb"]))
+    share: float = sizes["runtime_provided_in_layer_mb"][layer] / sizes["sizes"][layer]["unzipped_mb"]
+    return share
 
 
-def _list(values: list[float]) -> str:
-    return ", ".join(str(value) for value in values)
-
-
-def _n(value: float, digits: int = 1) -> str:
-    return f"{value:,.{digits}f}"
-
-
-def _pct(part: float, whole: float) -> str:
-    return f"{100 * part / whole:.0f} %"
-
-
-# ---------------------------------------------------------------------------- the page
-
-
-def render(d: Doc, reliability: Doc | None) -> str:
-    parts = [
-        _header(d),
-        _figures(d),
-        _throughput(d),
-        _notifications(d),
-        _cold_start(d),
-        _package_size(d),
-        _write_cost(d),
-        _hot_payee(d),
-        _poor(d),
-        _not_measured(),
-        reliability_report.render(reliability),
-    ]
-    return "\n".join(parts).rstrip() + "\n"
-
-
-def _header(d: Doc) -> str:
-    m = d["machine"]
-    changes = " (with uncommitted changes)" if m["uncommitted_changes"] else ""
-    return f"""# Benchmarks
-
-Generated by `{d["command"]}` (`.venv/bin/python -m benchmarks`) on **{m["date"]}**; the raw
-numbers are in [`benchmarks/latest.json`](../benchmarks/latest.json). Do not edit this page:
-run `make bench` again (about {round(m["duration_s"] / 60)} minutes here).
-
-| machine | |
-| --- | --- |
-| CPU | {m["cpu"]}, {m["nproc"]} cores |
-| memory | {m["memory_gib"]} GiB |
-| OS | {m["os"]} |
-| Python | {m["python"]} |
-| local AWS | ministack {m["ministack"]} (the app deployed with SAM CLI {m["aws_sam_cli"]}, exactly as to AWS) |
-| commit | `{m["commit"]}`{changes} |
-| load average (1, 5, 15 min) | {_list(m["load_average_at_start"])} at the start, {_list(m["load_average_at_end"])} at the end |
-
-Everything runs on this one machine: ministack (DynamoDB, Streams, Lambda workers, API
-Gateway, SNS, SQS, SES), the gateway, the authorizer stub and the benchmark's own clients
-share its {m["nproc"]} cores. So each timing is a **ratio against a baseline measured in
-the same run**, on the same machine, seconds apart: the absolute numbers say little about
-AWS, the ratios say what the app's own path costs. A busy machine (see the load average:
-other work was running if it is well above 0 at the start) moves both sides of a ratio.
-"""
-
-
-def _figures(d: Doc) -> str:
-    f, raw = d["figures"], d["raw"]
-    tp, nt, cs = raw["throughput"], raw["notifications"], raw["cold_start"]
-    wc, hp, ps = raw["write_cost"], raw["hot_payee"], raw["package_size"]
-    rows = [
-        (
-            "transfer_api_vs_raw",
-            f"**{f['transfer_api_vs_raw']}**",
-            f"{_n(f['transfer_api_per_s'])} transfers/s through the API (8 clients, via the gateway) "
-            f"/ {_n(f['transfer_raw_per_s'])} raw four-item TransactWriteItems/s (8 threads, same ministack)",
-        ),
-        (
-            "transfer_api_direct_vs_raw",
-            str(f["transfer_api_direct_vs_raw"]),
-            f"the same, straight to ministack's execute-api without the local gateway: "
-            f"{_n(tp['api_direct_execute_api']['per_second'])}/s",
-        ),
-        (
-            "notification_p50_ms",
-            f"**{f['notification_p50_ms']}**",
-            f"a transfer's 201 to the payee's e-mail in the SES inbox, {nt['emails_matched']} transfers",
-        ),
-        ("notification_p95_ms", f"**{f['notification_p95_ms']}**", f"max {nt['notification']['max_ms']} ms"),
-        (
-            "notification_p50_vs_transfer_p50",
-            str(f["notification_p50_vs_transfer_p50"]),
-            f"baseline: the transfer call's own p50 in the same run, {nt['transfer_call']['p50_ms']} ms",
-        ),
-        (
-            "cold_start_vs_boto3",
-            f"**{f['cold_start_vs_boto3']}**",
-            f"worst function ({cs['worst']}): a fresh process loading its handler, "
-            f"{_n(cs['as_shipped'][cs['worst']]['cpu_ms_median'], 0)} ms of CPU, / a fresh process importing boto3, "
-            f"{_n(cs['as_shipped']['boto3']['cpu_ms_median'], 0)} ms "
-            f"(as shipped: {_layer_bytecode(d)})",
-        ),
-        *[
-            (
-                f"cold_start_vs_boto3.{name}",
-                str(f[f"cold_start_vs_boto3.{name}"]),
-                f"{_n(cs['as_shipped'][name]['cpu_ms_median'], 0)} ms of CPU, peak RSS "
-                f"{cs['as_shipped'][name]['max_rss_mb']} MB",
-            )
-            for name in _functions(d)
-        ],
-        (
-            "cold_start_precompiled_vs_boto3",
-            str(f["cold_start_precompiled_vs_boto3"]),
-            f"worst function ({cs['worst_precompiled']}) with every module it imports compiled beforehand",
-        ),
-        *[
-            (
-                f"package_mb.{name}",
-                f"**{f[f'package_mb.{name}']}**" if name in _layers(d) else str(f[f"package_mb.{name}"]),
-                f"unzipped ({ps['sizes'][name]['bytes']:,} bytes); {ps['sizes'][name]['zipped_mb']} MB zipped, "
-                f"{ps['sizes'][name]['files']} files",
-            )
-            for name in [*_functions(d), *_layers(d)]
-        ],
-        (
-            "item_writes_per_transfer",
-            f"**{f['item_writes_per_transfer']}**",
-            f"item writes across the ledger, customers and idempotency tables, measured on their streams "
-            f"over {wc['transfers']} transfers through the whole pipeline",
-        ),
-        (
-            "kb_written_per_transfer",
-            f"**{f['kb_written_per_transfer']}**",
-            "KB (1,024 B) of items written, each at the larger of its size before and after",
-        ),
-        (
-            "wru_per_transfer",
-            str(f["wru_per_transfer"]),
-            f"write request units as on-demand DynamoDB bills them (transactional x2, index writes included); "
-            f"the transfer's own TransactWriteItems is {_n(_core_wru(d), 0)} of them",
-        ),
-        (
-            "write_cost_usd_per_million_transfers",
-            f"**{f['write_cost_usd_per_million_transfers']}**",
-            f"USD of write units per million transfers at ${wc['price_per_million_wru_usd']} per million WRU "
-            f"({wc['price_date']}); reads, storage and the other services are not in it (below)",
-        ),
-        (
-            "hot_payee_vs_spread",
-            f"**{f['hot_payee_vs_spread']}**",
-            f"{_n(hp['api_hot']['per_second'])}/s all crediting one merchant / "
-            f"{_n(hp['api_spread']['per_second'])}/s spread over {hp['payees_in_spread']} payees (API, 8 clients)",
-        ),
-        (
-            "hot_payee_raw_vs_spread_raw",
-            str(f["hot_payee_raw_vs_spread_raw"]),
-            "the same with raw TransactWriteItems: what the engine alone does with a hot item",
-        ),
-    ]
-    poor = [name for name, (check, _) in POOR.items() if check(d)]
-    lines = [
-        "## Figures",
-        "",
-        "Bold: the headline figures (`make bench` prints every row as `name: value`). Each is explained below; "
-        + (
-            f"**poor** ones ({', '.join(f'`{p}`' for p in poor)}) have a section on why and what would improve them."
-            if poor
-            else "none is poor by the thresholds at the end."
-        ),
-        "",
-        "| figure | value | what it is, and its baseline |",
-        "| --- | --- | --- |",
-    ]
-    lines += [f"| `{name}` | {value} | {text} |" for name, value, text in rows]
-    return "\n".join(lines) + "\n"
+def _spread_of(rates: list[float]) -> float:
+    """How far apart runs of the same kind are, in percent: (max - min) / mean."""
+    return 100 * (max(rates) - min(rates)) / (sum(rates) / len(rates)) if len(rates) > 1 else 0.0
 
 
 def _functions(d: Doc) -> list[str]:
-    return sorted(name for name in d["raw"]["cold_start"]["as_shipped"] if name != "boto3")
+    return sorted(name for name in _path(d, "raw.cold_start.as_shipped") if name != "boto3")
 
 
 def _layers(d: Doc) -> list[str]:
-    return sorted(d["raw"]["package_size"]["runtime_provided_in_layer_mb"])
+    return sorted(_path(d, "raw.package_size.runtime_provided_in_layer_mb"))
 
 
-def _layer_bytecode(d: Doc) -> str:
-    sizes = d["raw"]["package_size"]["sizes"]
-    pyc = sum(sizes[layer]["pyc_files"] for layer in _layers(d))
-    return f"the layer ships {pyc:,} .pyc" if pyc else "no .pyc"
+def _reads_per_transfer(d: Doc) -> float:
+    calls: dict[str, float] = _path(d, "raw.cost.aws_calls_per_transfer")
+    return round(sum(count for name, count in calls.items() if name.split(".")[-1] in _READS), 3)
 
 
-# ---------------------------------------------------------------------------- details
+_READS = ("GetItem", "Query", "Scan", "BatchGetItem")
+
+CALCULATED: dict[str, Callable[[Doc], object]] = {
+    "duration_min": lambda d: round(_path(d, "machine.duration_s") / 60),
+    "uncommitted": lambda d: " (with uncommitted changes)" if _path(d, "machine.uncommitted_changes") else "",
+    "core_wru": lambda d: round(_core_wru(d)),
+    "raw_ms_per_transfer": lambda d: round(1000 / _path(d, "raw.throughput.raw_median.per_second"), 1),
+    "runtime_provided_percent": lambda d: round(100 * _runtime_share(d)),
+    "hot_payee_runs_spread_percent": lambda d: round(
+        max(_spread_of(_path(d, f"raw.hot_payee.api_runs_per_s.{kind}")) for kind in ("spread", "hot"))
+    ),
+    "hot_payee_difference_percent": lambda d: round(100 * abs(1 - _figure(d, "hot_payee_vs_spread"))),
+    "reads_per_transfer": _reads_per_transfer,
+    "write_bytes_per_item": lambda d: round(
+        _path(d, "raw.write_cost.kb_written_per_transfer")
+        * 1024
+        / _path(d, "raw.write_cost.item_writes_per_transfer")
+    ),
+    "layer_mb": lambda d: _figure(d, f"package_mb.{_layers(d)[0]}"),
+    "layer_pyc_files": lambda d: _path(d, f"raw.package_size.sizes.{_layers(d)[0]}.pyc_files"),
+    "layer_runtime_provided_mb": lambda d: _path(
+        d, f"raw.package_size.runtime_provided_in_layer_mb.{_layers(d)[0]}"
+    ),
+    "layer_largest": lambda d: _text(_path(d, f"raw.package_size.largest_in_layer_mb.{_layers(d)[0]}")),
+    "cold_start_import_profile": lambda d: ", ".join(
+        f"{name} {ms:.0f}" for name, ms in _path(d, "raw.cold_start.import_profile_of_worst_ms").items()
+    ),
+    "cold_start_worst_modules": lambda d: _path(
+        d, f"raw.cold_start.as_shipped.{_path(d, 'raw.cold_start.worst')}.modules"
+    ),
+    "handler_profile_top": lambda d: ", ".join(
+        f"{package} {share}"
+        for package, share in list(_path(d, "raw.request_path.handler_profile_percent").items())[:12]
+    ),
+}
 
 
-def _latency_row(name: str, latency: dict[str, float]) -> str:
-    if not latency:
-        return f"| {name} | - | - | - | - |"
-    return (
-        f"| {name} | {latency['p50_ms']} | {latency['p95_ms']} | {latency['p99_ms']} | {latency['max_ms']} |"
-    )
+# ---------------------------------------------------------------------------- rows
 
 
-def _throughput(d: Doc) -> str:
-    tp = d["raw"]["throughput"]
-    gw, direct, raw = tp["api_via_gateway"], tp["api_direct_execute_api"], tp["raw_median"]
-    runs = ", ".join(_n(run["per_second"]) for run in tp["raw_runs"])
-    return f"""## Throughput: `transfer_api_vs_raw`
-
-{tp["count"]} transfers from {tp["clients"]} clients (threads, one keep-alive connection each),
-payers and payees drawn at random from funded pools; only 201s count. Before each timed run
-the send_money workers are warm and the pipeline has caught up; during it the pipeline
-works on the same cores. The raw baseline sends the app's own four-item TransactWriteItems
-(conditional debit, conditional credit, transaction and outbox event) with boto3 from
-{tp["clients"]} threads to a scratch table made from the template's ledger table definition,
-{len(tp["raw_runs"])} times ({runs}/s); the median counts.
-
-| run | committed | seconds | per second | statuses |
-| --- | --- | --- | --- | --- |
-| API via the local gateway | {gw["committed"]}/{gw["sent"]} | {gw["seconds"]} | **{gw["per_second"]}** | {_kv(gw["statuses"])} |
-| API straight to execute-api | {direct["committed"]}/{direct["sent"]} | {direct["seconds"]} | {direct["per_second"]} | {_kv(direct["statuses"])} |
-| raw TransactWriteItems (median) | {raw["committed"]}/{raw["sent"]} | {raw["seconds"]} | **{raw["per_second"]}** | {_kv(raw["statuses"])} |
-
-| latency (ms) | p50 | p95 | p99 | max |
-| --- | --- | --- | --- | --- |
-{_latency_row("API via the gateway, client side", gw["latency"])}
-{_latency_row("API straight to execute-api, client side", direct["latency"])}
-{_latency_row("send_money inside ministack (REPORT Duration), gateway run", tp["send_money_duration_ms"])}
-{_latency_row("raw TransactWriteItems, client side", raw["latency"])}
-
-The pipeline delivered {tp["pipeline_emails_per_s_gateway_run"]} e-mails/s from the start of
-the gateway run until it had caught up, {tp["pipeline_lag_after_gateway_run_s"]} s after the
-last 201.
-
-{_request_path(d)}"""
+# figure -> (is it poor?, the threshold in words)
+POOR: dict[str, tuple[Callable[[Doc], bool], str]] = {
+    "transfer_api_vs_raw": (lambda d: _figure(d, "transfer_api_vs_raw") < 0.5, "below 0.5"),
+    "pipeline_vs_api": (lambda d: _figure(d, "pipeline_vs_api") < 1, "below 1 (the pipeline falls behind)"),
+    "handler_vs_own_requests": (lambda d: _figure(d, "handler_vs_own_requests") > 1.5, "above 1.5"),
+    "notification_p95_ms": (lambda d: _figure(d, "notification_p95_ms") > 1000, "above 1 s"),
+    "cold_start_vs_boto3": (lambda d: _figure(d, "cold_start_vs_boto3") > 2, "above 2"),
+    "package_mb": (
+        lambda d: _runtime_share(d) > 0.25,
+        "more than a quarter of the layer is what the Lambda runtime already provides",
+    ),
+    "wru_per_transfer": (
+        lambda d: _figure(d, "wru_per_transfer") > 2 * _core_wru(d),
+        "more than twice the write units of the transfer's own TransactWriteItems",
+    ),
+    "hot_payee_vs_spread": (
+        lambda d: _figure(d, "hot_payee_vs_spread") < 0.8,
+        "below 0.8 (cannot happen locally: see hot payee)",
+    ),
+}
 
 
-def _added(value: float) -> str:
-    """A p50 difference: what a layer adds; noise can make it slightly negative."""
-    return f"{value}" if value > 0 else f"{value} (nothing measurable)"
+def _poor_rows(d: Doc) -> list[str]:
+    rows = []
+    for name, (check, threshold) in POOR.items():
+        try:
+            verdict = "**poor**" if check(d) else "no"
+        except NotMeasured:
+            verdict = NOT_MEASURED
+        rows.append(f"| `{name}` | {threshold} | {verdict} |")
+    return rows
 
 
-def _request_path(d: Doc) -> str:
-    rp = d["raw"]["request_path"]
-    layers, added, primitives = rp["layers"], rp["p50_added_ms"], rp["primitives"]
-    profile = ", ".join(
-        f"{package} {share}" for package, share in list(rp["handler_profile_percent"].items())[:12]
-    )
-    rows = [
-        (
-            "through the local gateway (`make run`'s port)",
-            "via_gateway",
-            f"the gateway: {_added(added['gateway'])}",
-        ),
-        (
-            "straight to execute-api",
-            "via_execute_api",
-            f"API Gateway's emulation, over a direct Invoke: {_added(added['execute_api'])}",
-        ),
-        (
-            "Lambda `Invoke` of send_money (an API Gateway v2 event)",
-            "lambda_invoke",
-            f"ministack's Lambda plumbing: {_added(added['lambda_invoke_plumbing'])}",
-        ),
-        (
-            "the handler, called in a process of its own (warm)",
-            "handler_in_process",
-            f"the code: {added['handler']}",
-        ),
+def _cold_start_figure_rows(d: Doc) -> list[str]:
+    shipped = _path(d, "raw.cold_start.as_shipped")
+    return [
+        f"| `cold_start_vs_boto3.{name}` | {_figure(d, f'cold_start_vs_boto3.{name}')} "
+        f"| {shipped[name]['cpu_ms_median']:.0f} ms of CPU, peak RSS {shipped[name]['max_rss_mb']} MB |"
+        for name in _functions(d)
     ]
-    table = "\n".join(
-        f"| {text} | {layers[key]['p50_ms']} | {layers[key]['p95_ms']} | {layer} |"
-        for text, key, layer in rows
-        if key in layers
-    )
-    return f"""Where one transfer's time goes: the same transfer, one at a time ({rp["count"]} each),
-entering the system at each layer in turn; the difference of two neighbours' p50s is what
-the outer one adds.
-
-| one transfer at a time, entering at | p50 ms | p95 ms | added by that layer, p50 ms |
-| --- | --- | --- | --- |
-{table}
-
-ministack's own measure of the Invokes (REPORT Duration, p50
-{rp["send_money_report_duration"]["lambda_invoke"].get("p50_ms")} ms) splits its plumbing:
-{added["invoke_inside_report_duration"]} ms inside it (the event to the worker process and the
-answer back, the worker's log lines collected) and {added["invoke_around_report_duration"]} ms
-around it (the Invoke request through ministack's HTTP front end, and boto3 on this side).
-
-Inside the handler, the requests it makes, timed alone from one client: a strongly
-consistent GetItem {primitives["get_item_consistent"]["p50_ms"]} ms (it makes 3), the
-four-item TransactWriteItems {primitives["transact_write_items_4"]["p50_ms"]} ms, the
-authorizer stub's GET {primitives["authorizer_get"]["p50_ms"]} ms: about
-{added["handler_requests"]} ms of the handler's {added["handler"]} ms; the other
-{added["handler_python"]} ms are Python. Profiled (cProfile over the same calls, each
-function's own time, by top-level package, % of the handler's time): {profile}.
-"""
 
 
-def _notifications(d: Doc) -> str:
-    nt = d["raw"]["notifications"]
-    stage_names = {
-        "request_sent_to_send_money_started": "request sent -> send_money starts moving money (`created_at`)",
-        "send_money_started_to_201_received": "`created_at` -> 201 read by the client",
-        "send_money_started_to_sync_recorded_entry": "`created_at` -> sync records the statement entry",
-        "201_received_to_sync_recorded_entry": "201 read by the client -> sync records the entry",
-        "sync_recorded_entry_to_sns_published": "entry recorded -> notification published to SNS",
-        "sns_published_to_ses_sent": "published to SNS -> SQS -> notify -> SES accepted the e-mail",
-    }
-    stages = "\n".join(
-        _latency_row(text, nt["stages"][key]) for key, text in stage_names.items() if key in nt["stages"]
-    )
-    return f"""## Notification latency: `notification_p50_ms`, `notification_p95_ms`
-
-{nt["transfers"]} transfers sent by one client, one after another ({nt["transfers_per_s"]}
-transfers/s, a steady load), each payee's confirmation matched by address and transaction id. The e-mail's time is the `Timestamp` ministack's SES stamps
-when `SendEmail` accepts it, on the same clock as the client's (one machine), so the
-inbox's polling interval does not blur it. The ratio's baseline is the transfer call itself
-(request to 201) in the same run: absolute milliseconds on a laptop say little, but "how
-many API round trips does the asynchronous path take" carries over. A negative stage means
-the pipeline got there before the 201 reached the client.
-
-| ms | p50 | p95 | p99 | max |
-| --- | --- | --- | --- | --- |
-{_latency_row("**201 -> payee's e-mail**", nt["notification"])}
-{_latency_row("the transfer call (baseline)", nt["transfer_call"])}
-{_latency_row("send_money inside ministack (REPORT Duration)", nt["send_money_duration_ms"])}
-{stages}
-"""
+def _package_figure_rows(d: Doc) -> list[str]:
+    sizes = _path(d, "raw.package_size.sizes")
+    return [
+        f"| `package_mb.{name}` | {_figure(d, f'package_mb.{name}')} | unzipped ({sizes[name]['bytes']:,} bytes); "
+        f"{sizes[name]['zipped_mb']} MB zipped, {sizes[name]['files']} files |"
+        for name in [*_functions(d), *_layers(d)]
+    ]
 
 
-def _cold_start(d: Doc) -> str:
-    cs = d["raw"]["cold_start"]
-    shipped, precompiled = cs["as_shipped"], cs["precompiled"]
-    rows = "\n".join(
+def _cost_figure_rows(d: Doc) -> list[str]:
+    prices = _path(d, "raw.cost.prices")
+    return [
+        f"| `usd_per_million_transfers.{name}` | {_figure(d, f'usd_per_million_transfers.{name}')} "
+        f"| of which: {prices[name]['per']} |"
+        for name in _path(d, "raw.cost.per_transfer")
+    ]
+
+
+def _cold_start_rows(d: Doc) -> list[str]:
+    shipped, precompiled = _path(d, "raw.cold_start.as_shipped"), _path(d, "raw.cold_start.precompiled")
+    return [
         f"| {name} | {shipped[name]['cpu_ms_median']} | **{shipped[name]['vs_boto3']}** "
         f"| {shipped[name]['wall_ms_median']} | {shipped[name]['wall_vs_boto3']} "
         f"| {precompiled[name]['cpu_ms_median']} | {precompiled[name]['vs_boto3']} "
         f"| {shipped[name]['import_ms_median']} | {shipped[name]['max_rss_mb']} | {shipped[name]['modules']} |"
         for name in ["boto3", *_functions(d)]
-    )
-    profile = ", ".join(f"{name} {ms:.0f}" for name, ms in cs["import_profile_of_worst_ms"].items())
-    return f"""## Cold start: `cold_start_vs_boto3`
-
-Each sample is a fresh interpreter (Python {cs["python"]}, without site-packages) whose
-`sys.path` is Lambda's: the function's built folder (`/var/task`), the layer's `python/`
-(`/opt/python`), the runtime's packages (`/var/runtime`: boto3 and what it requires, linked
-from the venv) and the standard library; nothing else the venv holds is importable. It has
-the environment the template gives the function (stand-in values; the endpoint is a closed
-port) and Lambda's own variables; it imports the handler module (which builds the routers,
-the resolver or the batch processor at module level) and checks the handler is callable.
-The baseline is the same interpreter importing boto3 alone. The ratio is on the CPU time the
-whole process used (interpreter start-up included), median of {cs["repeats"]} runs taken
-round-robin over the targets: an import is single-threaded and CPU-bound, so on an idle core
-that is its wall time, and it does not grow when other work shares the machine; the wall
-time of each process is beside it. **As shipped** is the headline: the build as it is,
-read-only like Lambda's code folders (`PYTHONDONTWRITEBYTECODE=1` here), so whatever the
-build did not compile is compiled on every cold start; boto3 comes with its `.pyc`, as the
-runtime's does. **Precompiled** ({cs["precompiled_repeats"]} runs each, after one that
-compiles) uses a warm `PYTHONPYCACHEPREFIX`: everything compiled. An
-interpreter that imports nothing takes {cs["interpreter_only_ms"]} ms (wall).
-
-| target | as shipped CPU ms | ratio | wall ms | wall ratio | precompiled CPU ms | ratio | import ms (in-process) | peak RSS MB | modules |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-{rows}
-
-Where the worst function's import time goes, as shipped (`-X importtime`, own time of the
-modules of each top-level package, ms): {profile}.
-"""
+    ]
 
 
-def _package_size(d: Doc) -> str:
-    ps = d["raw"]["package_size"]
-    rows = "\n".join(
+def _package_rows(d: Doc) -> list[str]:
+    return [
         f"| {name} | {size['bytes']:,} | {size['unzipped_mb']} | {size['zipped_mb']} | {size['files']} "
         f"| {size['pyc_files']} |"
-        for name, size in ps["sizes"].items()
-    )
-    layer = _layers(d)[0]
-    largest = ", ".join(f"{name} {mb}" for name, mb in ps["largest_in_layer_mb"][layer].items())
-    return f"""## Package size: `package_mb`
-
-What `sam build` produced (into a build folder of the benchmark's own), per function and
-for the layer: unzipped bytes, and the deflated zip `sam deploy` uploads. Lambda's limits:
-250 MB unzipped for a function with all its layers, 50 MB zipped for a direct upload.
-
-| artifact | bytes | unzipped MB | zipped MB | files | .pyc |
-| --- | --- | --- | --- | --- | --- |
-{rows}
-
-Largest entries of the layer (MB unzipped): {largest}. {_runtime_provided_sentence(d, layer)}
-{_bytecode_sentence(d, layer)} The biggest function with its layer is
-{ps["biggest_function_with_layers_unzipped_mb"]} MB unzipped.
-"""
-
-
-def _runtime_provided_sentence(d: Doc, layer: str) -> str:
-    ps = d["raw"]["package_size"]
-    provided = ps["runtime_provided_in_layer_mb"][layer]
-    if not provided:
-        return (
-            "None of it is what the python3.13 runtime already provides (boto3, botocore, s3transfer, "
-            "jmespath, dateutil, urllib3, six): the layer's Makefile leaves them out, and the functions "
-            f"use the runtime's (botocore {ps['botocore_beside_boto3_here']} stands in for it here)."
-        )
-    return (
-        f"Of its {ps['sizes'][layer]['unzipped_mb']} MB, {provided} MB are packages the python3.13 runtime "
-        "already provides (boto3's botocore, s3transfer, jmespath, dateutil, urllib3, six); the layer's "
-        f"botocore is {', '.join(ps['botocore_in_layer'][layer]) or 'not there'}, the one beside boto3 here "
-        f"is {ps['botocore_beside_boto3_here']}."
-    )
-
-
-def _bytecode_sentence(d: Doc, layer: str) -> str:
-    size = d["raw"]["package_size"]["sizes"][layer]
-    if not size["pyc_files"]:
-        return "It holds no bytecode: every cold start compiles what it imports from it."
-    return (
-        f"{size['pyc_mb']} MB of it are the {size['pyc_files']:,} .pyc its Makefile compiles (Lambda's "
-        "/opt is read-only, so a cold start could not keep what it compiled)."
-    )
-
-
-def _write_cost(d: Doc) -> str:
-    wc = d["raw"]["write_cost"]
-    rows = "\n".join(
-        f"| {name} | {kind['per_transfer']} | {kind['avg_bytes']} | {'yes' if kind['transactional'] else 'no'} "
-        f"| {kind['wru_per_transfer']} | {kind['gsi_wru_per_transfer']} | {kind['what']} |"
-        for name, kind in wc["per_kind"].items()
-    )
-    reads_usd = write_cost.READS_PER_TRANSFER_FROM_CODE * wc["price_per_million_rru_usd"]
-    unclassified = (
-        f"Stream records that matched no known write path: {', '.join(wc['unclassified'])}."
-        if wc["unclassified"]
-        else "Every stream record matched a known write path."
-    )
-    return f"""## Write cost: `item_writes_per_transfer`, `kb_written_per_transfer`, cost per million
-
-{wc["transfers"]} transfers sent one after another, then everything they cause (sync,
-statements, notifications, both e-mails) left to finish; every item write in the ledger,
-customers and idempotency tables in that window is read back from the tables' streams
-(the idempotency table has none in the template: the benchmark turns one on in its own
-throw-away stack). Stream records per table: {_kv(wc["records_per_table"])}. Sizes follow DynamoDB's
-rules (ministack's stream records carry no `SizeBytes`). Billing as on-demand does: 1 write
-request unit (WRU) per KB of the larger of the item before and after, 2 inside
-TransactWriteItems; an index entry added, changed or removed costs its index 1 WRU per KB
-(2 when it moves). The stream does not say which writes were transactional; that comes from
-the code's write paths. {unclassified}
-
-| item write | per transfer | avg bytes | transactional | WRU per transfer | of which index | what writes it |
-| --- | --- | --- | --- | --- | --- | --- |
-{rows}
-| **total** | **{wc["item_writes_per_transfer"]}** | {_n(wc["kb_written_per_transfer"] * 1024 / wc["item_writes_per_transfer"], 0)} | | **{wc["wru_per_transfer"]}** | | |
-
-At ${wc["price_per_million_wru_usd"]} per million WRU ({wc["price_date"]}) that is
-**${d["figures"]["write_cost_usd_per_million_transfers"]} per million transfers** in writes. Not in it:
-- reads, which streams do not show: from the code, about {write_cost.READS_PER_TRANSFER_FROM_CODE}
-  strongly consistent reads under 4 KB per transfer (send_money reads the keyed transaction and
-  both accounts, the sync re-reads both entries, notify reads two profiles per e-mail), about
-  ${_n(reads_usd, 2)} per million at ${wc["price_per_million_rru_usd"]} per million RRU;
-- storage: each transfer leaves {wc["stored_bytes_per_transfer"]} bytes (with DynamoDB's 100-byte
-  item overhead), ${wc["storage_usd_per_million_transfers_per_month"]} per million transfers per
-  month at ${wc["price_per_gb_month_usd"]}/GB-month until the outbox event (30 days) and the
-  idempotency records (15 days) expire; point-in-time recovery is billed on top;
-- stream reads (free when Lambda reads them), time-to-live deletes (free), and Lambda, SNS, SQS,
-  SES and API Gateway;
-- writes whose condition fails (a replay, a lost race): billed, but they leave no stream record.
-"""
-
-
-def _spread_of(rates: list[float]) -> float:
-    """How far apart runs of the same kind are: (max - min) / mean."""
-    return (max(rates) - min(rates)) / (sum(rates) / len(rates)) if len(rates) > 1 else 0.0
-
-
-def _hot_payee(d: Doc) -> str:
-    hp = d["raw"]["hot_payee"]
-    spread, hot, runs = hp["api_spread"], hp["api_hot"], hp["api_runs_per_s"]
-    noise = max(_spread_of(runs["spread"]), _spread_of(runs["hot"]))
-    difference = abs(1 - d["figures"]["hot_payee_vs_spread"])
-    verdict = (
-        f"Runs of the same kind differ by up to {_pct(noise, 1)} from each other here, more than the "
-        f"{_pct(difference, 1)} between the kinds: locally, no difference between a hot payee and spread "
-        "ones stands out from the noise."
-        if noise >= difference
-        else f"Runs of the same kind differ by up to {_pct(noise, 1)} from each other here, less than the "
-        f"{_pct(difference, 1)} between the kinds."
-    )
-    return f"""## Hot payee: `hot_payee_vs_spread`
-
-Through the API from {hp["clients"]} clients, {hp["count"]} transfers of each kind in runs taken in
-the order {runs["order"]} (so that a drift of the machine's speed weighs on both alike), the
-pipeline caught up before each: payees drawn from {hp["payees_in_spread"]}, or every transfer
-crediting the same merchant. Runs per second, spread: {_list(runs["spread"])}; hot: {_list(runs["hot"])}.
-{verdict} The pair again with raw TransactWriteItems, {hp["count"]} each, alternating (spread:
-{_list(hp["raw_spread_runs_per_s"])}; hot: {_list(hp["raw_hot_runs_per_s"])} per second; medians below).
-
-| run | per second | p50 ms | p95 ms | statuses |
-| --- | --- | --- | --- | --- |
-| API, spread | {spread["per_second"]} | {spread["latency"].get("p50_ms")} | {spread["latency"].get("p95_ms")} | {_kv(spread["statuses"])} |
-| API, one merchant | {hot["per_second"]} | {hot["latency"].get("p50_ms")} | {hot["latency"].get("p95_ms")} | {_kv(hot["statuses"])} |
-| raw, spread (median) | {hp["raw_spread_median"]["per_second"]} | {hp["raw_spread_median"]["latency"].get("p50_ms")} | {hp["raw_spread_median"]["latency"].get("p95_ms")} | |
-| raw, one merchant (median) | {hp["raw_hot_median"]["per_second"]} | {hp["raw_hot_median"]["latency"].get("p50_ms")} | {hp["raw_hot_median"]["latency"].get("p95_ms")} | |
-
-**Locally this ratio is an upper bound, not a forecast.** ministack serves every DynamoDB
-request synchronously on its event loop, one at a time: two transactions never overlap, so
-a hot item costs nothing more than a cold one and it never answers `TransactionConflict`
-(nor does DynamoDB Local). On DynamoDB a hot item hits two limits the spread case does not:
-- one item lives in one partition, which takes at most 1,000 write units per second; a
-  transfer's credit is a transactional update of a small account item, 2 WRU, so one
-  merchant tops out near 500 credits per second however many clients there are;
-- two transactions that touch the same item at the same time conflict: one is cancelled with
-  `TransactionConflict`. send_money retries that a bounded number of times (4 attempts, jittered
-  backoff), then answers 503 `store_busy`; under a hot merchant that retry rate, not the
-  partition limit, is likely to bind first.
-What would help if a merchant ever gets that hot: credit a merchant through N sub-account
-items (pick one at random per transfer, sum them for the balance), or credit it
-asynchronously (the transaction records the credit; a consumer applies credits in batches).
-"""
-
-
-# ---------------------------------------------------------------------------- poor figures
-
-
-def _poor(d: Doc) -> str:
-    explainers: dict[str, Callable[[Doc], str]] = {
-        "transfer_api_vs_raw": _why_throughput,
-        "notification_p95_ms": _why_notifications,
-        "cold_start_vs_boto3": _why_cold_start,
-        "package_mb": _why_package,
-        "wru_per_transfer": _why_write_cost,
-        "hot_payee_vs_spread": _why_hot_payee,
-    }
-    thresholds = "\n".join(
-        f"- `{name}`: {text}" + (" **(poor in this run)**" if check(d) else "")
-        for name, (check, text) in POOR.items()
-    )
-    sections = [explainers[name](d) for name, (check, _) in POOR.items() if check(d)]
-    return (
-        "## Poor figures: why, and what would improve them\n\n"
-        f"A figure is called poor here when it is past its threshold:\n{thresholds}\n\n"
-        + ("\n".join(sections) if sections else "None is, in this run.\n")
-    )
-
-
-def _not_measured() -> str:
-    return """## What these benchmarks do not measure
-
-- Anything on AWS: no account was used. Latencies there (API Gateway, Lambda in its micro-VM,
-  DynamoDB over the network, the real authorizer) differ from ministack's on one machine; the
-  ratios above say what the app's own code and design cost, not what AWS will show.
-- `TransactionConflict` and the per-partition limits of a hot item: neither ministack nor
-  DynamoDB Local produces them (see hot payee).
-- Reads and their cost: streams show only writes; the read count per transfer comes from the
-  code.
-- Lambda's own cold start (the micro-VM, the runtime's bootstrap, unpacking the zip): the cold
-  start figures are the Python side of it, in a fresh process here.
-- Failure paths: every transfer here is authorized and funded; replays, refusals, retries and
-  the sweeper's re-drives (and the writes they cost) are not in these figures. What failures
-  do to money, events and e-mails is the reliability suite's, below.
-"""
-
-
-def _why_throughput(d: Doc) -> str:
-    f, tp = d["figures"], d["raw"]["throughput"]
-    gw, direct = tp["api_via_gateway"], tp["api_direct_execute_api"]
-    raw_ms = 1000 / tp["raw_median"]["per_second"]
-    gateway_share = 1 - gw["per_second"] / direct["per_second"]
-    gateway_effect = (
-        f"Without the gateway the API does {_n(direct['per_second'])}/s instead of "
-        f"{_n(gw['per_second'])}/s: the gateway alone costs {_pct(gateway_share, 1)} of the throughput."
-        if gateway_share > 0.05
-        else f"Without the gateway the API does {_n(direct['per_second'])}/s, against {_n(gw['per_second'])}/s "
-        "with it: no measurable difference at this concurrency in this run."
-    )
-    duration = tp["send_money_duration_ms"].get("p50_ms", 0.0)
-    rp = d["raw"]["request_path"]
-    added = rp["p50_added_ms"]
-    python_packages = [
-        f"{package} ({share} %)"
-        for package, share in rp["handler_profile_percent"].items()
-        if not package.startswith(("waiting", "built-ins", "other"))
+        for name, size in _path(d, "raw.package_size.sizes").items()
     ]
-    python_top = ", ".join(python_packages[:3])
-    writes = d["figures"]["item_writes_per_transfer"]
-    execute_api = (
-        f"API Gateway's emulation {added['execute_api']} ms over a direct Invoke"
-        if added["execute_api"] > 0
-        else "API Gateway's emulation adds nothing measurable (execute-api answered "
-        f"{-added['execute_api']} ms sooner than a boto3 Invoke of the same function)"
-    )
-    return f"""### `transfer_api_vs_raw` = {f["transfer_api_vs_raw"]}
-
-**Why.** The baseline is one request per transfer: one raw four-item transaction every
-{_n(raw_ms)} ms ({_n(tp["raw_median"]["per_second"])}/s from 8 threads, boto3 and ministack on
-the same cores). A transfer through the API is much more work for the same two cores:
-- one transfer at a time, it takes {rp["layers"]["via_gateway"]["p50_ms"]} ms through the gateway
-  (p50). The local gateway adds {added["gateway"]} ms (it sends with TCP_NODELAY: without it,
-  Nagle's algorithm held every answer's body ~40 ms behind its headers on a kept-open
-  connection). Then {execute_api}, ministack's
-  Lambda plumbing {added["lambda_invoke_plumbing"]} ms, and the handler itself {added["handler"]} ms, of which about
-  {added["handler_requests"]} ms are its five requests (three reads, the transaction, the
-  authorizer) and {added["handler_python"]} ms Python;
-- at 8 clients the two cores are shared by all of it: send_money's duration as ministack
-  measures it (REPORT) is {duration} ms at p50 of the {gw["latency"].get("p50_ms")} ms the
-  clients waited. {gateway_effect}
-- the rest of the transfer, on the same cores at the same time: the stream consumer and the
-  notifier write {writes} items per transfer in all (measured, see write cost), read about
-  {write_cost.READS_PER_TRANSFER_FROM_CODE} more, publish 2 SNS messages and send 2 e-mails. The
-  pipeline delivered {tp["pipeline_emails_per_s_gateway_run"]} e-mails/s while keeping up.
-
-So the ratio is mostly the price of a complete transfer (request path, checks, outbox,
-statements, e-mails) on an emulator that runs everything on one event loop and two cores,
-against one bare write. It is not the ratio AWS would show: there each concurrent request gets
-its own Lambda environment and DynamoDB serves requests in parallel, so the API's throughput
-is clients / latency, and latency is the authorizer's HTTP call plus four DynamoDB round trips
-of a few milliseconds each.
-
-**What would improve it.**
-- Less work per request in send_money, which is also its latency on AWS: look the keyed
-  transaction up only when the conditional put reports a duplicate (today it is read on every
-  keyed request), and read both accounts in one `BatchGetItem` (or `TransactGetItems`): four
-  round trips to DynamoDB become two. Asking the authorizer while the accounts are read takes
-  its latency off the path too. For the Python part ({added["handler_python"]} ms), the profile
-  above says which packages to look at first: {python_top}.
-- Locally, skipping the gateway altogether (straight to execute-api) gave
-  {f["transfer_api_direct_vs_raw"]} instead of {f["transfer_api_vs_raw"]} at 8 clients.
-- Nothing in the pipeline needs to be faster for this figure: it keeps up; it only shares the CPU.
-"""
 
 
-_PIPELINE_STAGES = {
-    "send_money_started_to_sync_recorded_entry": (
-        "from send_money's start to the sync recording the entry (the commit, the stream, the mapping's poll)",
-        "the stream mapping polls when woken by a write; on AWS, Lambda polls each shard about four "
-        "times a second, and `MaximumBatchingWindowInSeconds` must stay 0 for this path",
-    ),
-    "sync_recorded_entry_to_sns_published": (
-        "from the entry recorded to the notification published (the sync's own work)",
-        "the sync writes the entries, marks the event, re-reads the entries and publishes one by one: "
-        "publishing before re-reading, or both notifications in one `PublishBatch`, shortens it",
-    ),
-    "sns_published_to_ses_sent": (
-        "from SNS to SES (SNS to SQS, the queue mapping's poll, notify's reads, idempotency and send)",
-        "notify reads two profiles and writes two idempotency records per e-mail: carrying the names and "
-        "addresses in the notification itself removes the reads",
-    ),
+def _write_cost_rows(d: Doc) -> list[str]:
+    return [
+        f"| {name} | {kind['per_transfer']} | {kind['avg_bytes']} | {_text(kind['transactional'])} "
+        f"| {kind['wru_per_transfer']} | {kind['gsi_wru_per_transfer']} | {kind['what']} |"
+        for name, kind in _path(d, "raw.write_cost.per_kind").items()
+    ]
+
+
+def _cost_rows(d: Doc) -> list[str]:
+    per_transfer, prices = _path(d, "raw.cost.per_transfer"), _path(d, "raw.cost.prices")
+    return [
+        f"| {prices[name]['per']} | {_sig(quantity)} | {_sig(prices[name]['usd'])} "
+        f"| {_figure(d, f'usd_per_million_transfers.{name}')} |"
+        for name, quantity in per_transfer.items()
+    ]
+
+
+def _price_rows(d: Doc) -> list[str]:
+    return [f"| {price['per']} | {_sig(price['usd'])} |" for price in _path(d, "raw.cost.prices").values()]
+
+
+def _sig(value: float) -> str:
+    """A quantity with three significant digits, however small."""
+    if value == 0:
+        return "0"
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{digits}f}"
+
+
+def _function_use_rows(d: Doc) -> list[str]:
+    return [
+        f"| {name} | {use['invocations_per_transfer']} | {use['billed_ms_per_transfer']} | {use['memory_mb']} "
+        f"| {use['log_bytes_per_transfer']} |"
+        for name, use in _path(d, "raw.cost.functions").items()
+    ]
+
+
+def _stage_rows(d: Doc) -> list[str]:
+    stages = _path(d, "raw.notifications.stages")
+    return [f"| {STAGES.get(name, name)} | {_latency(summary)} |" for name, summary in stages.items()]
+
+
+STAGES = {
+    "request_sent_to_send_money_started": "request sent -> send_money starts moving money (`created_at`)",
+    "send_money_started_to_201_received": "`created_at` -> 201 read by the client",
+    "send_money_started_to_sync_recorded_entry": "`created_at` -> sync records the statement entry",
+    "201_received_to_sync_recorded_entry": "201 read by the client -> sync records the entry",
+    "sync_recorded_entry_to_ses_sent": "entry recorded -> SNS -> SQS -> notify -> SES accepted the e-mail",
+    "sync_recorded_entry_to_sns_published": "entry recorded -> notification published to SNS",
+    "sns_published_to_ses_sent": "published to SNS -> SQS -> notify -> SES accepted the e-mail",
+}
+
+ROWS: dict[str, Callable[[Doc], list[str]]] = {
+    "poor": _poor_rows,
+    "cold_start_figures": _cold_start_figure_rows,
+    "package_figures": _package_figure_rows,
+    "cost_figures": _cost_figure_rows,
+    "cold_start": _cold_start_rows,
+    "package_size": _package_rows,
+    "write_cost": _write_cost_rows,
+    "cost": _cost_rows,
+    "prices": _price_rows,
+    "function_use": _function_use_rows,
+    "notification_stages": _stage_rows,
 }
 
 
-def _why_notifications(d: Doc) -> str:
-    stages = d["raw"]["notifications"]["stages"]
-    measured = {name: stages[name] for name in _PIPELINE_STAGES if name in stages}
-    lines = "\n".join(
-        f"- {_PIPELINE_STAGES[name][0]}: p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms; "
-        f"{_PIPELINE_STAGES[name][1]}."
-        for name, summary in sorted(measured.items(), key=lambda item: item[1]["p95_ms"], reverse=True)
-    )
-    return f"""### `notification_p95_ms` = {d["figures"]["notification_p95_ms"]}
-
-**Why, and what would improve it**, stage by stage, slowest first (measured above):
-{lines}
-"""
+# ---------------------------------------------------------------------------- the page
 
 
-def _why_cold_start(d: Doc) -> str:
-    cs = d["raw"]["cold_start"]
-    worst = cs["worst"]
-    shipped, precompiled = cs["as_shipped"], cs["precompiled"]
-    compile_share = 1 - precompiled[worst]["cpu_ms_median"] / shipped[worst]["cpu_ms_median"]
-    profile = cs["import_profile_of_worst_ms"]
-    top = ", ".join(f"{name} {ms:.0f} ms" for name, ms in list(profile.items())[:6])
-    ps = d["raw"]["package_size"]
-    layer = _layers(d)[0]
-    shipped_pyc = ps["sizes"][layer]["pyc_files"] > 0
-    provided = ps["runtime_provided_in_layer_mb"][layer]
-    spread = [shipped[name]["vs_boto3"] for name in _functions(d)]
-    compiling = (
-        f"The layer ships its bytecode, so a cold start compiles nothing: as shipped and precompiled "
-        f"({d['figures']['cold_start_precompiled_vs_boto3']}) differ only by the noise of the machine."
-        if shipped_pyc
-        else f"As shipped none of the layer's modules come compiled: {worst} uses "
-        f"{shipped[worst]['cpu_ms_median']} ms of CPU as shipped and {precompiled[worst]['cpu_ms_median']} ms "
-        f"with bytecode available, so compiling is {_pct(compile_share, 1)} of its cold start."
-    )
-    improvements = []
-    if not shipped_pyc:
-        improvements.append(
-            "- Ship bytecode: compile the layer at build time (`python -m compileall` over the built\n"
-            "  `python/` folder, as layers/wallet/Makefile does). Measured here: the worst ratio becomes "
-            f"{d['figures']['cold_start_precompiled_vs_boto3']}."
-        )
-    if provided:
-        improvements.append(
-            "- Leave out of the layer what the runtime provides (botocore and what it brings, pulled in by\n"
-            "  PynamoDB and the X-Ray SDK): the runtime's copy is precompiled, and the layer shrinks by\n"
-            f"  {provided} MB (see package size)."
-        )
-    improvements += [
-        "- Load fewer libraries: after botocore (which boto3 loads too), the largest imports are the\n"
-        "  Tracer's X-Ray SDK (with wrapt and asyncio), Powertools' event handler (it imports every\n"
-        "  resolver and event class it has) and pydantic. Tracing, validation and the resolver are\n"
-        "  the app's choices; importing them on the first request instead would only move the time,\n"
-        "  as Lambda counts the first request into the cold start.",
-        "- On AWS, provisioned concurrency (or SnapStart for Python) hides what is left for the API\n"
-        "  functions; the pipeline functions' cold starts are invisible to clients.",
-    ]
-    newline = "\n"
-    return f"""### `cold_start_vs_boto3` = {d["figures"]["cold_start_vs_boto3"]} ({worst})
-
-**Why.** A handler imports {shipped[worst]["modules"]} modules against boto3's
-{shipped["boto3"]["modules"]}. {compiling} By own time, its imports are: {top}. Besides
-botocore, which boto3 loads too, they are Powertools (event handler with validation, Logger,
-Metrics, Tracer with the X-Ray SDK), pydantic and PynamoDB: the app's choices. All functions
-land between {min(spread)} and {max(spread)}.
-
-**What would improve it.**
-{newline.join(improvements)}
-"""
+def render(d: Doc, reliability: Doc | None, template: str | None = None) -> str:
+    page = TEMPLATE.read_text() if template is None else template
+    # A rows placeholder is a line of its own: with no rows, the line goes (a blank line would
+    # end the table).
+    page = ROWS_LINE.sub(lambda match: "".join(f"{row}\n" for row in _rows(d, match[1])), page)
+    return PLACEHOLDER.sub(lambda match: _value(d, reliability, match[1]), page)
 
 
-def _why_package(d: Doc) -> str:
-    ps = d["raw"]["package_size"]
-    layer = _layers(d)[0]
-    unzipped = ps["sizes"][layer]["unzipped_mb"]
-    provided = ps["runtime_provided_in_layer_mb"][layer]
-    return f"""### `package_mb.{layer}` = {d["figures"][f"package_mb.{layer}"]}
-
-**Why.** The functions are a few hundred bytes each (all the code is in the layer), and the
-layer holds the app, Powertools, pydantic and PynamoDB, but also {provided} MB of its
-{unzipped} MB ({_pct(provided, unzipped)}) that the runtime already has: PynamoDB and
-aws-xray-sdk depend on botocore, so `sam build` installs the newest botocore
-({", ".join(ps["botocore_in_layer"][layer])}) with urllib3, dateutil, jmespath and six into the
-layer, where it shadows the runtime's own (and a different version than the boto3 beside it,
-{ps["botocore_beside_boto3_here"]} here). It is far from Lambda's limits, but it is uploaded with
-every layer change, unpacked on every cold start, and compiled there (see cold start).
-
-**What would improve it.** Build the layer so that it leaves out what the runtime provides:
-e.g. `BuildMethod: makefile` with a target that installs `requirements.txt` and then removes
-`botocore*`, `urllib3*`, `dateutil`, `python_dateutil*`, `jmespath*`, `six*` and `s3transfer*`
-(or installs the app's direct dependencies with `--no-deps` and pins the rest). That takes
-the layer to about {_n(unzipped - provided)} MB unzipped, and the same target can compile it
-(`compileall`) for the cold start.
-"""
+def _rows(d: Doc, name: str) -> list[str]:
+    if name not in ROWS:
+        raise KeyError(f"docs/benchmarks.template.md: unknown placeholder {{{{rows:{name}}}}}")
+    try:
+        return ROWS[name](d)
+    except NotMeasured:
+        return [f"| {NOT_MEASURED} |"]
 
 
-def _why_write_cost(d: Doc) -> str:
-    wc = d["raw"]["write_cost"]
-    kinds = wc["per_kind"]
-    index_wru = sum(kind["gsi_wru_per_transfer"] for kind in kinds.values())
-    idempotency = sum(
-        kind["wru_per_transfer"] for name, kind in kinds.items() if name.startswith("idempotency")
-    )
-    inserts = kinds.get("customers statement_entry INSERT", {})
-    entries_insert = inserts.get("wru_per_transfer", 0.0)
-    entries_index = inserts.get("gsi_wru_per_transfer", 0.0)
-    entries_insert_standard = (entries_insert - entries_index) / 2  # the same puts, not transactional
-    entries_modify = kinds.get("customers statement_entry MODIFY", {}).get("wru_per_transfer", 0.0)
-    saved = (
-        (entries_insert - entries_index - entries_insert_standard)
-        + entries_index
-        + entries_modify
-        + idempotency / 2
-    )
-    return f"""### `wru_per_transfer` = {d["figures"]["wru_per_transfer"]} (${d["figures"]["write_cost_usd_per_million_transfers"]} per million)
-
-**Why.** The transfer's own TransactWriteItems (debit, credit, transaction, outbox event) is
-{_n(_core_wru(d), 0)} WRU: every item in a transaction bills twice. The rest is the outbox
-pattern and the exactly-once e-mail, all measured above:
-- the sparse `pending` index: every outbox event and every statement entry enters it when
-  written and leaves it when processed, {_n(index_wru)} WRU per transfer;
-- both statement entries in one transaction: {_n(entries_insert)} WRU with their index entries;
-- marking the event processed and both notifications sent: three more updates;
-- Powertools idempotency for the two e-mails: an INPROGRESS put and a COMPLETED update each,
-  {_n(idempotency)} WRU.
-
-**What would improve it** (each a trade against a guarantee the design chose):
-- write the two statement entries as two conditional puts (each is idempotent on its own
-  with `attribute_not_exists`): {_n(entries_insert - entries_index - entries_insert_standard)} WRU
-  fewer, at the price of a moment where one party's entry exists and the other's does not;
-- keep the notification state on the outbox event instead of on the entries: mark the event
-  processed only after its notifications are published (a re-drive then republishes, which
-  notify's idempotency already absorbs), and drop `pending_kind`/`pending_since` and the
-  "sent" update from statement entries: {_n(entries_index + entries_modify)} WRU fewer (the
-  entries' index entries in and out, and two updates);
-- a conditional put of a "sent" marker instead of Powertools' two writes per e-mail halves the
-  idempotency cost ({_n(idempotency / 2)} WRU fewer), but `OncePerNotification` explains why it
-  was not chosen (a crash between the marker and the send loses or duplicates an e-mail).
-Together: {_n(d["figures"]["wru_per_transfer"] - saved)} instead of {d["figures"]["wru_per_transfer"]} WRU,
-${_n((d["figures"]["wru_per_transfer"] - saved) * wc["price_per_million_wru_usd"], 2)} instead of
-${d["figures"]["write_cost_usd_per_million_transfers"]} per million transfers.
-"""
-
-
-def _why_hot_payee(d: Doc) -> str:
-    return f"""### `hot_payee_vs_spread` = {d["figures"]["hot_payee_vs_spread"]}
-
-**Why and what would improve it**: see the hot payee section above; the raw pair
-({d["figures"]["hot_payee_raw_vs_spread_raw"]}) says how much of the difference is the engine's.
-"""
+def _value(d: Doc, reliability: Doc | None, placeholder: str) -> str:
+    kind, _, name = placeholder.rpartition(":")
+    lookups: dict[str, Callable[[], str]] = {
+        "": lambda: _text(_figure(d, name)),
+        "raw": lambda: _text(_path(d["raw"], name)),
+        "machine": lambda: _text(_path(d["machine"], name)),
+        "latency": lambda: _latency(_path(d["raw"], name)),
+        "calc": lambda: _text(CALCULATED[name](d)),
+        "section": lambda: reliability_report.render(reliability).rstrip("\n"),
+    }
+    if kind not in lookups or (kind == "calc" and name not in CALCULATED):
+        raise KeyError(f"docs/benchmarks.template.md: unknown placeholder {{{{{placeholder}}}}}")
+    try:
+        return lookups[kind]()
+    except NotMeasured:
+        return NOT_MEASURED

@@ -11,8 +11,14 @@ The same transfer, sent sequentially, entering the system at each layer in turn:
 The differences between neighbours are what each layer adds. The last two carry, in the
 event, the claims API Gateway's JWT authorizer would hand the function for the payer's ID
 token (signed in once, with the population). Beside them, the requests the
-handler makes, timed alone from one client: a strongly consistent GetItem, the four-item
+handler makes, timed alone from one client: a strongly consistent GetItem, the three-item
 TransactWriteItems, and the authorizer stub's GET.
+
+The requests of one committed transfer are counted, not assumed: in the handler's process
+by botocore's ``before-send`` hook on every session (each AWS request on the wire, retries
+included), and by the authorizer stub's own count of the calls it answered meanwhile. The
+handler's warm p50 over the p50s of those requests, timed alone, is what its Python costs
+on top of waiting (``handler_vs_own_requests``).
 """
 
 import json
@@ -23,16 +29,19 @@ import sysconfig
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import HttpClient, Result, Say, aws_client, summary_ms
+from benchmarks.common import Result, Say, aws_client, summary_ms
 from benchmarks.template import LAYER_TYPE, built, function_environment, layer_python_dir, logical_ids
 from benchmarks.throughput import RawLedger, function_durations_ms
 from benchmarks.wallet_api import Customer, WalletApi, gateway_claims
+from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import ROOT, LocalStack
+from devstack.wallet_client import Http
 
 COUNT = 40
 WARM_UP = 5
@@ -43,6 +52,13 @@ _CHILD = """
 import copy, json, os, sys, time, uuid, importlib
 sys.path[:0] = json.loads(os.environ["BENCH_SYS_PATH"])
 event, pairs = json.loads(os.environ["BENCH_EVENT"]), json.loads(os.environ["BENCH_PAIRS"])
+# Every AWS request the handler sends, counted on the wire: botocore copies BUILTIN_HANDLERS
+# into every session it builds (PynamoDB's and boto3's alike), so this hook is on all of them.
+import botocore.handlers
+sent = []
+botocore.handlers.BUILTIN_HANDLERS.append(
+    ("before-send", lambda event_name, **_: sent.append(".".join(event_name.split(".")[1:3])))
+)
 module = importlib.import_module("app")
 
 
@@ -70,11 +86,13 @@ def call(payer, payee):
     return module.lambda_handler(request, Context())["statusCode"]
 
 
-timings = []
+timings, requests = [], []
 for payer, payee in pairs:
+    sent.clear()
     started = time.perf_counter()
     status = call(payer, payee)
     timings.append([status, time.perf_counter() - started])
+    requests.append(list(sent))
 # The same calls again under cProfile (slower): where the handler's time goes.
 import cProfile, pstats
 profiler = cProfile.Profile()
@@ -83,8 +101,14 @@ profiled = [call(payer, payee) for payer, payee in pairs]
 profiler.disable()
 own = [[file, line, name, stats[2]] for (file, line, name), stats in pstats.Stats(profiler).stats.items()]
 with open(os.environ["BENCH_OUT"], "w") as out:
-    json.dump({"timings": timings, "profiled_statuses": profiled, "own_time": own}, out)
+    json.dump({"timings": timings, "requests": requests, "profiled_statuses": profiled, "own_time": own}, out)
 """
+
+# A request the handler sends -> the primitive that times it alone (``_primitives``).
+PRIMITIVE_OF = {
+    "dynamodb.GetItem": "get_item_consistent",
+    "dynamodb.TransactWriteItems": "transact_write_items",
+}
 
 # Built-ins whose own time is time spent waiting for another process to answer.
 _WAITING = ("recv", "send", "connect", "select", "poll", "sleep", "getaddrinfo", "accept")
@@ -130,16 +154,32 @@ def _invoked(
     return timings
 
 
+@dataclass(frozen=True)
+class InProcess:
+    """The handler called warm in a process of the benchmark's own."""
+
+    latencies: list[float]
+    profile: dict[str, float]
+    """Where its time goes by package (percent, profiled)."""
+    aws_requests: dict[str, float]
+    """AWS requests per transfer by ``service.Operation``, counted by botocore's before-send hook."""
+    authorizer_calls: float
+    """Authorization requests per transfer, counted by the authorizer stub."""
+    transfers: int
+    authorizer_connections: int
+    """TCP connections the stub accepted over all the transfers (kept alive: one per process)."""
+
+
 def _in_process(
     api: WalletApi,
     config: LocalStack,
     outputs: dict[str, str],
     build_dir: Path,
+    authorizer: AuthorizerStub,
     *,
     payer: Customer,
     payee: Customer,
-) -> tuple[list[float], dict[str, float]]:
-    """The handler's warm latencies, and where its time goes by package (percent, profiled)."""
+) -> InProcess:
     layers = [str(layer_python_dir(build_dir, layer)) for layer in logical_ids(LAYER_TYPE)]
     environment = {
         **os.environ,
@@ -154,6 +194,7 @@ def _in_process(
         "BENCH_EVENT": json.dumps(_signed_event(payer)),
         "BENCH_PAIRS": json.dumps([[payer.id, payee.id]] * (WARM_UP + COUNT)),
     }
+    calls_before, connections_before = authorizer.calls, authorizer.connections
     with tempfile.TemporaryDirectory(prefix="bench-handler-") as scratch:
         out = Path(scratch) / "timings.json"
         environment["BENCH_OUT"] = str(out)
@@ -161,6 +202,8 @@ def _in_process(
             [sys.executable, "-c", _CHILD], env=environment, cwd=scratch, capture_output=True, check=True
         )
         measured: dict[str, Any] = json.loads(out.read_text())
+    # Nothing else asks the authorizer meanwhile: the pipeline never does, and no client is sending.
+    calls, connections = authorizer.calls - calls_before, authorizer.connections - connections_before
     timings: list[list[float]] = measured["timings"]
     statuses = [int(status) for status, _ in timings] + [
         int(status) for status in measured["profiled_statuses"]
@@ -168,7 +211,18 @@ def _in_process(
     if any(status != 201 for status in statuses):
         raise RuntimeError(f"the handler answered {statuses}")
     api.owe_emails(2 * len(statuses))
-    return [seconds for _, seconds in timings[WARM_UP:]], _by_package(measured["own_time"], build_dir)
+    timed: list[list[str]] = measured["requests"][WARM_UP:]
+    return InProcess(
+        latencies=[seconds for _, seconds in timings[WARM_UP:]],
+        profile=_by_package(measured["own_time"], build_dir),
+        aws_requests={
+            operation: round(count / len(timed), 3)
+            for operation, count in sorted(Counter(op for one in timed for op in one).items())
+        },
+        authorizer_calls=round(calls / len(statuses), 3),
+        transfers=len(statuses),
+        authorizer_connections=connections,
+    )
 
 
 def _by_package(own_time: list[list[Any]], build_dir: Path) -> dict[str, float]:
@@ -208,7 +262,7 @@ def _primitives(
         started = time.perf_counter()
         dynamodb.get_item(TableName=outputs["LedgerTableName"], Key=key, ConsistentRead=True)
         reads.append(time.perf_counter() - started)
-    authorizer = HttpClient(authorizer_url)
+    authorizer = Http(authorizer_url)
     asks = [authorizer.call("GET", "/").seconds for _ in range(COUNT)]
     authorizer.close()
     with RawLedger(endpoint) as raw:
@@ -216,7 +270,7 @@ def _primitives(
         writes = raw.transfers([(payers[0], payees[0])] * COUNT, clients=1)
     return {
         "get_item_consistent": summary_ms(reads),
-        "transact_write_items_4": writes.latency,
+        "transact_write_items": writes.latency,
         "authorizer_get": summary_ms(asks),
     }
 
@@ -230,6 +284,7 @@ def run(
     *,
     payer: Customer,
     payee: Customer,
+    authorizer: AuthorizerStub,
     say: Say,
 ) -> Result:
     say(f"  one transfer at a time, {COUNT} each: gateway, execute-api, Lambda Invoke, handler in a process")
@@ -254,23 +309,34 @@ def run(
     layers["lambda_invoke"] = timed(
         "lambda_invoke", lambda: _invoked(api, config.endpoint, function_name, payer, payee)
     )
-    handler_latencies, profile = _in_process(api, config, outputs, build_dir, payer=payer, payee=payee)
-    layers["handler_in_process"] = summary_ms(handler_latencies)
+    handler = _in_process(api, config, outputs, build_dir, authorizer, payer=payer, payee=payee)
+    layers["handler_in_process"] = summary_ms(handler.latencies)
     api.drain()
     primitives = _primitives(config.endpoint, outputs, config.authorizer_url, payer)
     p50 = {name: summary["p50_ms"] for name, summary in layers.items()}
+    untimed = sorted(set(handler.aws_requests) - set(PRIMITIVE_OF))
     handler_io = (
-        3 * primitives["get_item_consistent"]["p50_ms"]
-        + primitives["transact_write_items_4"]["p50_ms"]
-        + primitives["authorizer_get"]["p50_ms"]
+        sum(
+            count * primitives[PRIMITIVE_OF[operation]]["p50_ms"]
+            for operation, count in handler.aws_requests.items()
+            if operation in PRIMITIVE_OF
+        )
+        + handler.authorizer_calls * primitives["authorizer_get"]["p50_ms"]
     )
     result = Result()
     result.raw = {
         "count": COUNT,
         "layers": layers,
         "send_money_report_duration": reported,
-        "handler_profile_percent": profile,
+        "handler_profile_percent": handler.profile,
         "primitives": primitives,
+        "requests_per_transfer": {
+            **handler.aws_requests,
+            "authorizer.GET": handler.authorizer_calls,
+        },
+        "in_process_transfers": handler.transfers,
+        "authorizer_connections": handler.authorizer_connections,
+        "requests_without_a_timing": untimed,
         "p50_added_ms": {
             "gateway": round(p50["via_gateway"] - p50["via_execute_api"], 1),
             "execute_api": round(p50["via_execute_api"] - p50["lambda_invoke"], 1),
@@ -288,5 +354,11 @@ def run(
             "handler_python": round(p50["handler_in_process"] - handler_io, 1),
         },
     }
+    result.figures["round_trips_per_transfer"] = round(
+        sum(handler.aws_requests.values()) + handler.authorizer_calls, 3
+    )
+    if not untimed:  # a request with no timing of its own alone would make the ratio a guess
+        result.figures["handler_vs_own_requests"] = round(p50["handler_in_process"] / handler_io, 2)
     say(f"  p50 ms: {p50}; added by each layer: {result.raw['p50_added_ms']}")
+    say(f"  requests per transfer: {result.raw['requests_per_transfer']}")
     return result

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from benchmarks.common import HttpClient, Pool, Reply, get_json, run_concurrently, wait_until
-from devstack.identities import VERIFICATION_MESSAGE, Cognito
-from tests.support.documents import new_cnpj, new_cpf
+from benchmarks.common import run_concurrently, wait_until
+from devstack.identities import Cognito
+from devstack.wallet_client import Http, NoAnswer, Reply, app_messages, deposit_request, registration
 
 SETUP_CLIENTS = 8
 FUNDING = "1000000.00"
@@ -33,10 +33,6 @@ class Customer:
     type: str
     token: str = field(repr=False, compare=False)
     """The person's ID token: what every call of this customer carries."""
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def gateway_claims(token: str) -> dict[str, str]:
@@ -59,7 +55,8 @@ class WalletApi:
         self.url = url
         self.aws_url = aws_url
         self.cognito = cognito
-        self._clients = Pool(lambda: HttpClient(url))
+        # A server may close an idle kept-alive connection between runs: that is not a failure.
+        self._http = Http(url, timeout_seconds=90, reconnect_when_stale=True)
         self._owed = owed or _Owed()
 
     def with_url(self, url: str) -> "WalletApi":
@@ -82,13 +79,15 @@ class WalletApi:
         headers: dict[str, str] | None = None,
         token: str | None = None,
     ) -> Reply:
-        sent = {**(bearer(token) if token else {}), **(headers or {})}
-        with self._clients.borrow() as client:
-            return client.call(method, path, body, sent)
+        """Status 0 when no answer came (timeout, connection lost): counted, not raised."""
+        started = time.perf_counter()
+        try:
+            return self._http.call(method, path, body, headers, token)
+        except NoAnswer as error:
+            return Reply(0, str(error), seconds=time.perf_counter() - started, at=time.time())
 
     def close(self) -> None:
-        for client in self._clients.every():
-            client.close()
+        self._http.close()
 
     # ------------------------------------------------------------------ customers
 
@@ -97,9 +96,7 @@ class WalletApi:
         then registers as a customer with its token."""
         email = f"bench-{uuid.uuid4().hex[:16]}@example.com"
         token = self.cognito.admin_customer_token(email)
-        document = new_cnpj() if customer_type == "merchant" else new_cpf()
-        body = {"name": "Cliente Benchmark", "document": document, "type": customer_type}
-        reply = self.call("POST", "/customers", body, token=token)
+        reply = self.call("POST", "/customers", registration(customer_type, "Cliente Benchmark"), token=token)
         if reply.status != 201:
             raise RuntimeError(f"registration answered {reply.status}: {reply.body}")
         return Customer(reply.body["id"], email, customer_type, token)
@@ -132,13 +129,8 @@ class WalletApi:
 
     def deposit(self, customer_id: str, amount: str = FUNDING) -> None:
         """Money from outside, reported by the payment rail with a reference of its own."""
-        reply = self.call(
-            "POST",
-            f"/customers/{customer_id}/deposits",
-            {"amount": amount},
-            {"Idempotency-Key": str(uuid.uuid4())},
-            token=self.rail_token,
-        )
+        path, body, headers = deposit_request(customer_id, amount)
+        reply = self.call("POST", path, body, headers, token=self.rail_token)
         if reply.status != 201:
             raise RuntimeError(f"deposit answered {reply.status}: {reply.body}")
         self.owe_emails(1)
@@ -174,16 +166,7 @@ class WalletApi:
 
     def emails(self) -> list[dict[str, Any]]:
         """Every e-mail of the app ministack's SES has accepted, in the order sent."""
-        sent: dict[str, list[dict[str, Any]]] = get_json(f"{self.aws_url}/_ministack/ses/messages")[
-            "messages"
-        ]
-        messages = [
-            message
-            for messages in sent.values()
-            for message in messages
-            if message.get("Type") != VERIFICATION_MESSAGE
-        ]
-        return sorted(messages, key=lambda message: float(message["Timestamp"]))
+        return app_messages(self.aws_url)
 
     def drain(self, timeout_seconds: float = 240) -> float:
         """Wait until the SES inbox holds every e-mail owed so far; the seconds it took."""
@@ -193,7 +176,7 @@ class WalletApi:
         def caught_up() -> bool | None:
             try:
                 return True if len(self.emails()) >= owed else None
-            except RuntimeError:  # the inbox did not answer in time: ask again
+            except OSError:  # the inbox did not answer in time: ask again
                 return None
 
         wait_until(caught_up, timeout_seconds, pause_seconds=0.5)

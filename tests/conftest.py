@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
+from devstack.template import create_table_request
 from tests.support.servers import Server, start_dynamodb_local, start_ministack
-from tests.support.template import create_table_request
 
 # Set before any client exists, so no test can reach a real AWS account.
 os.environ.update(

@@ -22,12 +22,12 @@ from typing import Any, Final
 
 import boto3
 import pytest
-from boto3.dynamodb.types import TypeDeserializer
 from mypy_boto3_dynamodb import DynamoDBClient
 
 from devstack.authorizer_stub import AuthorizerStub
+from devstack.documents import new_cnpj, new_cpf
+from devstack.wallet_client import plain_items
 from tests.conftest import Tables, create_tables
-from tests.support.documents import new_cnpj, new_cpf
 from tests.support.identities import Person, rail_claims
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.servers import Server
@@ -252,11 +252,7 @@ class Api:
         raise AssertionError(f"no CustomerRegistered outbox item for {customer_id}")
 
     def items(self, table: str) -> list[Item]:
-        client = _dynamodb(self.tables.endpoint)
-        deserializer = TypeDeserializer()
-        found: list[Item] = []
-        for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
-            found.extend(deserializer.deserialize({"M": item}) for item in page["Items"])
+        found = plain_items(_dynamodb(self.tables.endpoint), table)
         return sorted(found, key=lambda item: (item["pk"], item["sk"]))
 
     def snapshot(self) -> Snapshot:

@@ -14,11 +14,11 @@ import pytest
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from pydantic import BaseModel, ValidationError
 
+from devstack.documents import new_cnpj, new_cpf
+from devstack.template import resources
 from tests.api.conftest import Api
 from tests.conftest import Tables
-from tests.support.documents import new_cnpj, new_cpf
 from tests.support.lambda_events import EVENTS, FUNCTIONS, http_event, invoke, sample
-from tests.support.template import resources
 from wallet.adapters.statement_store import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from wallet.api.http import parse_json
 from wallet.api.identity import DEPOSIT_SCOPE

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from devstack.documents import new_cnpj, new_cpf
 from tests.api.conftest import Api, assert_error, log_records, registration_body
-from tests.support.documents import new_cnpj, new_cpf
 from tests.support.identities import Person
 from tests.support.lambda_events import sample
 

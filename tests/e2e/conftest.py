@@ -9,14 +9,11 @@ Every route but the spec and its UI wants a token: ``api.person()`` is a new sig
 rail's access token. Sign-ins happen before any timed loop.
 """
 
-import json
 import os
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -30,6 +27,7 @@ from devstack.gateway import Gateway
 from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import running_stack
+from devstack.wallet_client import Http, Reply, deposit_request, scan, ses_messages
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,13 +37,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="ministack",
         help="which local AWS the end-to-end tests deploy to (localstack needs Docker)",
     )
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: Any = field(default=None)
 
 
 @dataclass(frozen=True)
@@ -64,6 +55,11 @@ class Api:
     outputs: dict[str, str]
     stack_name: str
 
+    @cached_property
+    def http(self) -> Http:
+        # Sessions are long and servers close idle kept-alive connections: reconnect then.
+        return Http(self.url, reconnect_when_stale=True)
+
     def call(
         self,
         method: str,
@@ -71,28 +67,16 @@ class Api:
         body: object = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
-    ) -> Answer:
+    ) -> Reply:
         """``token`` goes as ``Authorization: Bearer <token>``; none, and no such header is sent."""
-        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        bearer = {} if token is None else {"Authorization": f"Bearer {token}"}
-        request = urllib.request.Request(
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"content-type": "application/json", **bearer, **(headers or {})},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return _answer(response.status, dict(response.headers), response.read())
-        except urllib.error.HTTPError as error:
-            return _answer(error.code, dict(error.headers), error.read())
+        return self.http.call(method, path, body, headers, token)
 
     def post(
         self, path: str, body: object, headers: dict[str, str] | None = None, token: str | None = None
-    ) -> Answer:
+    ) -> Reply:
         return self.call("POST", path, body, headers, token)
 
-    def get(self, path: str, token: str | None = None) -> Answer:
+    def get(self, path: str, token: str | None = None) -> Reply:
         return self.call("GET", path, token=token)
 
     def person(self) -> Person:
@@ -105,16 +89,14 @@ class Api:
         """The payment rail's access token (it lives an hour: longer than the suite)."""
         return self.cognito.rail_token()
 
-    def deposit(self, customer_id: str, amount: str, reference: str | None = None) -> Answer:
+    def deposit(self, customer_id: str, amount: str, reference: str | None = None) -> Reply:
         """What the payment rail reports; its reference is the required Idempotency-Key."""
-        key = {"Idempotency-Key": reference or f"rail-{uuid.uuid4()}"}
-        return self.post(f"/customers/{customer_id}/deposits", {"amount": amount}, key, self.rail_token)
+        path, body, key = deposit_request(customer_id, amount, reference)
+        return self.post(path, body, key, self.rail_token)
 
     def sent(self) -> list[dict[str, Any]]:
         """Every e-mail in the local AWS's SES capture (ministack's): Cognito's codes too."""
-        with urllib.request.urlopen(f"{self.aws_url}/_ministack/ses/messages", timeout=10) as response:
-            sent: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
-        return [message for messages in sent.values() for message in messages]
+        return ses_messages(self.aws_url)
 
     def emails(self) -> list[dict[str, Any]]:
         """The app's e-mails: those from the stack's SenderEmail."""
@@ -125,21 +107,11 @@ class Api:
 
     def table_items(self, output: str) -> list[dict[str, Any]]:
         """Every item of the stack's table named by ``output`` (e.g. ``CustomersTableName``)."""
-        dynamodb = boto3.client("dynamodb", endpoint_url=self.aws_url)
-        pages = dynamodb.get_paginator("scan").paginate(TableName=self.outputs[output], ConsistentRead=True)
-        return [item for page in pages for item in page["Items"]]
+        return scan(boto3.client("dynamodb", endpoint_url=self.aws_url), self.outputs[output])
 
     def authorizer(self, mode: str, error_rate: float = 0.0) -> None:
         answer = self.call("PUT", "/_local/authorizer", {"mode": mode, "error_rate": error_rate})
         assert answer.status == 200, answer
-
-
-def _answer(status: int, headers: dict[str, str], raw: bytes) -> Answer:
-    lowered = {name.lower(): value for name, value in headers.items()}
-    body: Any = raw.decode(errors="replace")
-    if lowered.get("content-type", "").startswith("application/json"):
-        body = json.loads(raw)
-    return Answer(status, lowered, body)
 
 
 def eventually[T](probe: Callable[[], T | None], timeout_seconds: float = 30) -> T:

@@ -28,8 +28,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from devstack.identities import Cognito, new_password
-from tests.e2e.conftest import Answer, Api, Person, eventually
-from tests.e2e.test_api_over_http import Customer, registration
+from devstack.wallet_client import Reply, registration
+from tests.e2e.conftest import Api, Person, eventually
+from tests.e2e.test_api_over_http import Customer
 from tests.e2e.test_money_flow import active_customer, statement
 
 Role = Literal["newcomer", "ana", "rail"]
@@ -241,7 +242,7 @@ def world(api: Api) -> Iterator[World]:
     assert Snapshot.of(api).changes_since(quiet) == {}
 
 
-def unchanged_after(api: Api, request: Callable[[], Answer]) -> Answer:
+def unchanged_after(api: Api, request: Callable[[], Reply]) -> Reply:
     """The answer to ``request``, asserting first that it wrote and sent nothing."""
     before = Snapshot.of(api)
     answer = request()
@@ -257,7 +258,7 @@ class Request:
     body: Callable[[World], object] | None = None
     headers: Callable[[World], dict[str, str]] | None = None
 
-    def send(self, api: Api, world: World, token: str | None) -> Answer:
+    def send(self, api: Api, world: World, token: str | None) -> Reply:
         body = None if self.body is None else self.body(world)
         headers = None if self.headers is None else self.headers(world)
         return api.call(self.method, self.path(world), body, headers, token)

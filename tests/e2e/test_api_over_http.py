@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from devstack.wallet_client import registration
 from tests.e2e.conftest import Api, Person
-from tests.support.documents import new_cnpj, new_cpf
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,6 @@ class Customer:
     @property
     def email(self) -> str:
         return self.person.email
-
-
-def registration(customer_type: str = "individual") -> dict[str, str]:
-    document = new_cnpj() if customer_type == "merchant" else new_cpf()
-    return {"name": "Cliente Teste", "document": document, "type": customer_type}
 
 
 def new_customer(api: Api, customer_type: str = "individual", person: Person | None = None) -> Customer:

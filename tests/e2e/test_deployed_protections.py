@@ -19,8 +19,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from devstack.template import resources
 from tests.e2e.conftest import Api
-from tests.support.template import resources
 
 
 @cache

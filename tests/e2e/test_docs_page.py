@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from devstack.documents import new_cpf
 from tests.e2e.conftest import Api
-from tests.support.documents import new_cpf
 from wallet.api.links import GET_ME
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Answer, Api, eventually
+from devstack.documents import new_cpf
+from devstack.wallet_client import Reply, bearer, registration
+from tests.e2e.conftest import Api, eventually
 from tests.reliability.aws import LocalAws
-from tests.support.documents import new_cpf
 
 DENIAL = re.compile(r"AccessDenied|is not authorized to perform")
 SQS_EVENT = Path(__file__).resolve().parents[2] / "events" / "notify_sqs.json"
@@ -57,10 +58,6 @@ class Person:
         return bearer(self.token)
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def keyed(token: str, key: str | None = None) -> dict[str, str]:
     return {**bearer(token), "Idempotency-Key": key or str(uuid.uuid4())}
 
@@ -79,14 +76,12 @@ def aws(api: Api) -> LocalAws:
 def register(api: Api) -> Person:
     email = f"{uuid.uuid4().hex[:12]}@example.com"
     token = api.cognito.admin_customer_token(email)
-    answer = api.post(
-        "/customers", {"name": "Cliente IAM", "document": new_cpf(), "type": "individual"}, bearer(token)
-    )
+    answer = api.post("/customers", registration("individual", "Cliente IAM"), bearer(token))
     assert answer.status == 201, answer
     return Person(answer.body["id"], email, token)
 
 
-def read(api: Api, path: str, token: str) -> Answer:
+def read(api: Api, path: str, token: str) -> Reply:
     return api.call("GET", path, headers=bearer(token))
 
 

@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import Answer, Api, eventually
+from devstack.wallet_client import Reply
+from tests.e2e.conftest import Api, eventually
 from tests.e2e.test_api_over_http import Customer, new_customer
 
 
@@ -44,7 +45,7 @@ def statement(api: Api, customer: Customer) -> list[dict[str, str]]:
     return eventually(written)
 
 
-def transfer(api: Api, payer: Customer, payee: Customer, value: str, key: str | None = None) -> Answer:
+def transfer(api: Api, payer: Customer, payee: Customer, value: str, key: str | None = None) -> Reply:
     """The payer sends its own money, with its token."""
     headers = {"Idempotency-Key": key} if key else None
     return api.post("/transfers", {"payee": payee.id, "value": value}, headers, payer.token)

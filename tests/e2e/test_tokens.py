@@ -10,8 +10,8 @@ import pytest
 from devstack.config import LocalStack
 from devstack.identities import VERIFICATION_MESSAGE
 from devstack.tokens import DEFAULT_PASSWORD, main
+from devstack.wallet_client import registration
 from tests.e2e.conftest import Api
-from tests.e2e.test_api_over_http import registration
 from tests.e2e.test_money_flow import active_customer
 
 JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")

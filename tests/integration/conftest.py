@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from devstack.documents import new_cnpj, new_cpf
 from tests.conftest import Tables
-from tests.support.documents import new_cnpj, new_cpf
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.ledger_checks import Item, ItemKey, table_items
 from wallet.adapters.customers_store import CustomersStore

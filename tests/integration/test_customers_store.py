@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from devstack.documents import new_cpf
 from tests.integration.conftest import Stores
-from tests.support.documents import new_cpf
 from tests.support.identities import Person
 from wallet.adapters.outbox import PROCESSED_RETENTION
 from wallet.domain.customers import CustomerStatus, CustomerType

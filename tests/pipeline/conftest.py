@@ -23,12 +23,12 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.documents import new_cpf
+from devstack.template import create_table_request, resources
 from tests.conftest import Tables
-from tests.support.documents import new_cpf
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.lambda_events import LambdaContext
 from tests.support.servers import Server
-from tests.support.template import create_table_request, resources
 from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.email_bus import SnsEmailBus

@@ -12,7 +12,6 @@
 import json
 import re
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -20,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
 
-from devstack.identities import VERIFICATION_MESSAGE
 from devstack.redrive import redrive
+from devstack.wallet_client import app_messages, plain_items
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEPER_EVENT = (ROOT / "events" / "sweeper_schedule.json").read_bytes()
@@ -56,13 +54,7 @@ class LocalAws:
 
     def scan(self, table: str) -> list[dict[str, Any]]:
         """Every item of a table, as plain Python values."""
-        deserializer = TypeDeserializer()
-        pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
-        return [
-            {name: deserializer.deserialize(value) for name, value in raw.items()}
-            for page in pages
-            for raw in page["Items"]
-        ]
+        return plain_items(self.client("dynamodb"), table)
 
     # ------------------------------------------------------------------ backlog
     def pending_events(self) -> int:
@@ -170,15 +162,7 @@ class LocalAws:
     def emails(self) -> list[Email]:
         """Every e-mail of the app ministack's SES accepted, as (recipient, transaction, role);
         Cognito's own (sign-up codes) are not the app's."""
-        url = f"{self.endpoint}/_ministack/ses/messages"
-        with urllib.request.urlopen(url, timeout=30) as response:
-            captured: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
-        return [
-            _email(message)
-            for messages in captured.values()
-            for message in messages
-            if message.get("Type") != VERIFICATION_MESSAGE
-        ]
+        return [_email(message) for message in app_messages(self.endpoint)]
 
 
 def _email(message: dict[str, Any]) -> Email:

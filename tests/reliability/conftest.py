@@ -24,9 +24,10 @@ from devstack.config import LocalStack
 from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
+from devstack.wallet_client import Http
 from tests.reliability import figures
 from tests.reliability.aws import LocalAws
-from tests.reliability.client import Http, Identities
+from tests.reliability.client import Identities
 from tests.reliability.form import FORM, FULL
 
 SWEEPER_GRACE_SECONDS = 1

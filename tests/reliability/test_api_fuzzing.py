@@ -38,11 +38,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from devstack.documents import new_cpf
+from devstack.wallet_client import Http, bearer
 from tests.reliability import figures
-from tests.reliability.client import Http, Identities, bearer, register, wait_until_active
+from tests.reliability.client import Identities, register, wait_until_active
 from tests.reliability.conftest import Deployed
 from tests.reliability.form import FORM
-from tests.support.documents import new_cpf
 
 Case = AnyCase[Any]
 

@@ -23,21 +23,20 @@ import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from devstack.config import LocalStack
+from devstack.documents import new_cnpj, new_cpf
 from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
-from tests.support.documents import new_cnpj, new_cpf
+from devstack.wallet_client import Http, deposit_request
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
@@ -65,18 +64,9 @@ class Stack:
     def url(self) -> str:
         return self.running.api_url
 
-
-def _call(url: str, method: str, body: object = None, token: str | None = None, **headers: str) -> Any:
-    sent = {"content-type": "application/json", **headers}
-    if token is not None:
-        sent["authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=sent)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    @cached_property
+    def http(self) -> Http:
+        return Http(self.url, reconnect_when_stale=True)
 
 
 @pytest.fixture(scope="module")
@@ -101,23 +91,17 @@ def signed_in(stack: Stack) -> str:
 def active_customer(stack: Stack, balance: str | None = None) -> Caller:
     """Registered, active (its ledger account open) and, given a balance, funded by the rail."""
     token = signed_in(stack)
-    status, body = _call(f"{stack.url}/customers", "POST", {"name": "Ana Lima", "document": new_cpf()}, token)
-    assert status == 201, body
-    customer_id = body["id"]
+    registered = stack.http.post("/customers", {"name": "Ana Lima", "document": new_cpf()}, token)
+    assert registered.status == 201, registered
+    customer_id = registered.body["id"]
     deadline = time.monotonic() + 60
-    while _call(f"{stack.url}/customers/me", "GET", token=token)[1].get("status") != "active":
+    while stack.http.get("/customers/me", token).body.get("status") != "active":
         assert time.monotonic() < deadline, "the customer never became active"
         time.sleep(0.5)
     if balance is not None:
-        reference = {"idempotency-key": f"rail-{uuid.uuid4()}"}
-        status, body = _call(
-            f"{stack.url}/customers/{customer_id}/deposits",
-            "POST",
-            {"amount": balance},
-            stack.rail_token,
-            **reference,
-        )
-        assert status == 201, body
+        path, body, headers = deposit_request(customer_id, balance)
+        deposited = stack.http.post(path, body, stack.rail_token, headers)
+        assert deposited.status == 201, deposited
     return Caller(customer_id, token)
 
 

@@ -53,11 +53,13 @@ from devstack.gateway import Gateway
 from devstack.identities import Cognito
 from devstack.processes import Server
 from devstack.stack import start_ministack
+from devstack.template import resources
+from devstack.wallet_client import Http
 from tests.conftest import Tables
 from tests.reliability import figures
 from tests.reliability.aws import Email, LocalAws, wait_for
 from tests.reliability.checks import assert_statements_hold_each_committed_transaction_once
-from tests.reliability.client import Customer, Http, Identities, register_customers, wait_until_active
+from tests.reliability.client import Customer, Identities, register_customers, wait_until_active
 from tests.reliability.conftest import new_config, tune_for_tests
 from tests.reliability.crashes import stat_fields
 from tests.reliability.figures import Stopwatch
@@ -65,7 +67,6 @@ from tests.reliability.form import FORM
 from tests.reliability.load import LoadRun, Movement, Outcome, deposits, run_clients, transfers
 from tests.support.ledger_checks import LedgerSnapshot, assert_ledger_consistent
 from tests.support.servers import start_ministack as start_bare_ministack
-from tests.support.template import resources
 from wallet.domain.statements import Role, notification_id
 from wallet.service.once_per_notification import DEDUPLICATION_WINDOW
 

@@ -44,10 +44,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from devstack.documents import new_cnpj, new_cpf
 from tests.conftest import create_tables
 from tests.reliability import figures
 from tests.reliability.form import FORM
-from tests.support.documents import new_cnpj, new_cpf
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.ledger_checks import assert_ledger_consistent, table_items

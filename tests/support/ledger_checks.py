@@ -11,8 +11,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
 
+from devstack.wallet_client import plain_items
 from wallet.events import TransactionCreated, parse_event
 
 if TYPE_CHECKING:
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 type Item = dict[str, Any]
 type ItemKey = tuple[str, str]
-
-_DESERIALIZER = TypeDeserializer()
 
 
 class HasLedger(Protocol):
@@ -44,13 +42,7 @@ def table_items(endpoint: str | None, table_name: str) -> dict[ItemKey, Item]:
 
     ``endpoint`` None is the default AWS endpoint, which is what moto intercepts in-process.
     """
-    client = _client(endpoint)
-    items: dict[ItemKey, Item] = {}
-    for page in client.get_paginator("scan").paginate(TableName=table_name, ConsistentRead=True):
-        for raw in page["Items"]:
-            item = {name: _DESERIALIZER.deserialize(value) for name, value in raw.items()}
-            items[(item["pk"], item["sk"])] = item
-    return items
+    return {(item["pk"], item["sk"]): item for item in plain_items(_client(endpoint), table_name)}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from devstack.config import ROOT
-from tests.support.template import template_parameters
+from devstack.template import template_parameters
 from wallet.settings import AUTHORIZER_URL_PATTERN, AuthorizerSettings
 
 ACCEPTED = [

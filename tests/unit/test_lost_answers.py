@@ -15,9 +15,9 @@ from moto import mock_aws
 from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 
-from tests.support.documents import new_cpf
+from devstack.documents import new_cpf
+from devstack.template import create_table_request
 from tests.support.identities import RAIL_CLIENT_ID, Person
-from tests.support.template import create_table_request
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.dynamodb import connection_for
 from wallet.adapters.ledger_store import LedgerStore

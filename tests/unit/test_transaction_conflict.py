@@ -22,9 +22,9 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import CancellationReason, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from devstack.template import create_table_request
 from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent, table_items
-from tests.support.template import create_table_request
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.dynamodb import commit_with_retry, connection_for
 from wallet.adapters.ledger_store import AccountItem, LedgerStore

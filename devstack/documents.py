@@ -1,4 +1,4 @@
-"""CPFs and CNPJs with valid check digits, for tests.
+"""CPFs and CNPJs with valid check digits, for the tests and the benchmarks to register with.
 
 Unique within a run (a counter) and unlikely to meet those of another run (a random start),
 since the end-to-end tests may share a stack with earlier runs.

@@ -1,0 +1,197 @@
+"""The wallet as its clients reach it, and what the local AWS shows of it: one kit for the
+benchmarks and the tests (end-to-end and reliability), so that each is written once.
+
+- ``Http``: the API over HTTP/1.1, one kept-alive connection per thread; ``call(method,
+  path, body, headers, token)`` answers a ``Reply`` or raises ``NoAnswer``;
+- ``registration``: a valid registration body; ``deposit_request``: what the payment rail sends;
+- ``ses_messages`` / ``app_messages``: the e-mails ministack's SES accepted;
+- ``scan`` / ``plain_items``: every item of a table, as DynamoDB sends it or as Python values.
+"""
+
+import contextlib
+import http.client
+import json
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from devstack.documents import new_cnpj, new_cpf
+from devstack.identities import VERIFICATION_MESSAGE
+
+# A kept-alive connection the server closed while it was idle fails like this on its next use.
+_STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
+class NoAnswer(Exception):
+    """The connection failed or was closed before a complete answer arrived."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    """Names in lower case."""
+    seconds: float = 0.0
+    """From sending the request to reading the whole answer."""
+    at: float = 0.0
+    """Wall clock (``time.time()``) when the answer was read: comparable with ministack's timestamps."""
+
+    @property
+    def error(self) -> str | None:
+        """The contract's error code, if the body carries one."""
+        code = self.body.get("error") if isinstance(self.body, dict) else None
+        return code if isinstance(code, str) else None
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+class Http:
+    """``base_url`` may carry a path prefix (ministack's ``/_aws/execute-api/<id>``).
+
+    With ``reconnect_when_stale``, a request that fails on a kept-alive connection the server
+    had closed is sent once more on a new one. Load tests that count unanswered requests
+    leave it off: a request may also fail that way after the server received it.
+    """
+
+    def __init__(
+        self, base_url: str, timeout_seconds: float = 30, *, reconnect_when_stale: bool = False
+    ) -> None:
+        parts = urlsplit(base_url)
+        self.base_url = base_url.rstrip("/")
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 80
+        self._prefix = parts.path.rstrip("/")
+        self._timeout = timeout_seconds
+        self._attempts = 2 if reconnect_when_stale else 1
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._every: list[http.client.HTTPConnection] = []
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> Reply:
+        """``body`` is sent as JSON, or as it is if it is bytes; ``token`` as a bearer token."""
+        data = body if isinstance(body, bytes) else None if body is None else json.dumps(body).encode()
+        sent_headers = {"content-type": "application/json", **bearer(token), **(headers or {})}
+        for attempt in range(1, self._attempts + 1):
+            connection = self._connection()
+            started = time.perf_counter()
+            try:
+                connection.request(method, self._prefix + path, body=data, headers=sent_headers)
+                response = connection.getresponse()
+                raw = response.read()
+            except _STALE as error:
+                self._drop(connection)
+                if attempt == self._attempts:
+                    raise NoAnswer(f"{method} {path}: {type(error).__name__}: {error}") from error
+                continue
+            except (OSError, http.client.HTTPException) as error:
+                self._drop(connection)
+                raise NoAnswer(f"{method} {path}: {type(error).__name__}: {error}") from error
+            seconds, at = time.perf_counter() - started, time.time()
+            if response.getheader("connection", "").lower() == "close":
+                self._drop(connection)
+            return _reply(response.status, dict(response.getheaders()), raw, seconds, at)
+        raise AssertionError("unreachable")
+
+    def get(self, path: str, token: str | None = None) -> Reply:
+        return self.call("GET", path, token=token)
+
+    def post(
+        self, path: str, body: object, token: str | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        return self.call("POST", path, body, headers, token)
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._lock:
+            connections, self._every = self._every, []
+        for connection in connections:
+            connection.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            self._local.connection = connection
+            with self._lock:
+                self._every.append(connection)
+        return connection
+
+    def _drop(self, connection: http.client.HTTPConnection) -> None:
+        connection.close()
+        self._local.connection = None
+        with self._lock, contextlib.suppress(ValueError):
+            self._every.remove(connection)
+
+
+def _reply(status: int, headers: dict[str, str], raw: bytes, seconds: float, at: float) -> Reply:
+    lowered = {name.lower(): value for name, value in headers.items()}
+    body: Any = raw.decode(errors="replace")
+    if lowered.get("content-type", "").startswith("application/json") and raw:
+        with contextlib.suppress(ValueError):
+            body = json.loads(raw)
+    return Reply(status, body, lowered, seconds, at)
+
+
+# ---------------------------------------------------------------------------- requests
+
+
+def registration(customer_type: str = "individual", name: str = "Cliente Teste") -> dict[str, str]:
+    """A body for ``POST /customers`` with a fresh valid document (CNPJ for a merchant, else CPF)."""
+    document = new_cnpj() if customer_type == "merchant" else new_cpf()
+    return {"name": name, "document": document, "type": customer_type}
+
+
+def deposit_request(
+    customer_id: str, amount: str, reference: str | None = None
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The payment rail's report of money received: path, body and headers (its own reference
+    is the required Idempotency-Key)."""
+    key = {"Idempotency-Key": reference or f"rail-{uuid.uuid4()}"}
+    return f"/customers/{customer_id}/deposits", {"amount": amount}, key
+
+
+# ---------------------------------------------------------------------------- the local AWS
+
+
+def ses_messages(aws_url: str, timeout_seconds: float = 30) -> list[dict[str, Any]]:
+    """Every e-mail ministack's SES accepted (Cognito's codes too), in the order accepted."""
+    with urllib.request.urlopen(f"{aws_url}/_ministack/ses/messages", timeout=timeout_seconds) as response:  # noqa: S310 - the local AWS
+        captured: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
+    messages = [message for by_source in captured.values() for message in by_source]
+    return sorted(messages, key=lambda message: float(message["Timestamp"]))
+
+
+def app_messages(aws_url: str) -> list[dict[str, Any]]:
+    """The app's e-mails: without Cognito's own verification messages."""
+    return [message for message in ses_messages(aws_url) if message.get("Type") != VERIFICATION_MESSAGE]
+
+
+def scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of a table, strongly consistent, in DynamoDB's wire format."""
+    pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    return [item for page in pages for item in page["Items"]]
+
+
+def plain_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
+    """Every item of a table, as plain Python values (numbers as Decimal)."""
+    deserializer = TypeDeserializer()
+    return [
+        {name: deserializer.deserialize(value) for name, value in raw.items()}
+        for raw in scan(dynamodb, table)
+    ]
