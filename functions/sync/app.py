@@ -1,8 +1,9 @@
-"""The outbox consumer: DynamoDB stream records of both tables -> the sync use cases.
+"""The event consumer: DynamoDB stream records of both tables -> the sync use cases.
 
-The template's FilterCriteria deliver only INSERTs of outbox items. Each record is handled
-on its own and failures are reported per record (ReportBatchItemFailures), so one poison
-event never blocks or replays its neighbours; everything needed is in the outbox item.
+The template's FilterCriteria deliver only INSERTs of items that carry an event: outbox
+items (customers table) and transactions (ledger table). Each record is handled on its own
+and failures are reported per record (ReportBatchItemFailures), so one poison event never
+blocks or replays its neighbours; everything needed is in the item's ``payload``.
 """
 
 from typing import Any

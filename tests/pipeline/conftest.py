@@ -33,7 +33,6 @@ from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.email_bus import SnsEmailBus
 from wallet.adapters.ledger_store import LedgerStore
-from wallet.adapters.outbox import EVENT_CARRIERS
 from wallet.adapters.statement_store import StatementStore
 from wallet.domain.customers import Customer, CustomerType
 from wallet.domain.statements import StatementEntry
@@ -114,10 +113,11 @@ class PipelineStack:
 
     # ------------------------------------------------------------ DynamoDB streams
     def new_outbox_records(self, table: str) -> list[dict[str, Any]]:
-        """Outbox INSERTs of ``table``'s stream not returned before, as Lambda receives them."""
+        """Event INSERTs of ``table``'s stream not returned before, as Lambda receives them."""
         records = [r for r in self._stream_records(table) if r["eventID"] not in self._seen]
         self._seen.update(r["eventID"] for r in records)
-        return [r for r in records if _is_outbox_insert(r)]
+        mapping = "LedgerOutbox" if table == self.tables.ledger else "CustomersOutbox"
+        return [r for r in records if _passes_the_filter(r, mapping)]
 
     def _stream_records(self, table: str) -> Iterator[dict[str, Any]]:
         dynamodb = boto3.client("dynamodb")
@@ -178,10 +178,14 @@ class PipelineStack:
         return list(boto3.client("dynamodb").scan(TableName=self.idempotency_table)["Items"])
 
 
-def _is_outbox_insert(record: dict[str, Any]) -> bool:
-    """The template's FilterCriteria, as Lambda applies them before invoking."""
+def _passes_the_filter(record: dict[str, Any], mapping: str) -> bool:
+    """The sync mapping's FilterCriteria in the template, as Lambda applies them before invoking."""
+    event = resources()["SyncFunction"]["Properties"]["Events"][mapping]
+    [only] = event["Properties"]["FilterCriteria"]["Filters"]
+    pattern = json.loads(only["Pattern"])
+    entities = pattern["dynamodb"]["NewImage"]["entity"]["S"]
     image = record["dynamodb"].get("NewImage", {})
-    return bool(record["eventName"] == "INSERT" and image.get("entity", {}).get("S") in EVENT_CARRIERS)
+    return bool(record["eventName"] in pattern["eventName"] and image.get("entity", {}).get("S") in entities)
 
 
 def _lambda_record(record: dict[str, Any], envelope: dict[str, Any], stream_arn: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ Scans are consistent reads of the whole table: fine for the small tables a test 
 and independent of the PynamoDB models under test.
 """
 
-from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -72,6 +71,7 @@ def read_ledger(tables: HasLedger) -> LedgerSnapshot:
             balances[pk.removeprefix("ACCOUNT#")] = _int(item["balance"])
         elif item["entity"] == "transaction":
             transactions[pk.removeprefix("TRANSACTION#")] = item
+            assert "payload" in item, f"a transaction without its event: {pk}"
             event = parse_event(item["payload"])
             assert isinstance(event, TransactionCreated), f"unexpected event in the ledger: {event!r}"
             events.append(event)
@@ -79,14 +79,12 @@ def read_ledger(tables: HasLedger) -> LedgerSnapshot:
 
 
 def assert_ledger_consistent(tables: HasLedger) -> LedgerSnapshot:
-    """No negative balance; money is only created by deposits; one event per transaction, alike."""
+    """No negative balance; money is only created by deposits; each transaction's event says
+    what the transaction says."""
     ledger = read_ledger(tables)
     negative = {customer: balance for customer, balance in ledger.balances.items() if balance < 0}
     assert not negative, f"negative balances: {negative}"
     assert ledger.total == ledger.deposited, f"balances {ledger.total} != deposits {ledger.deposited}"
-    per_transaction = Counter(event.transaction_id for event in ledger.events)
-    assert set(per_transaction) == set(ledger.transactions), "an event without its transaction or vice versa"
-    assert set(per_transaction.values()) <= {1}, f"transactions with several events: {per_transaction}"
     for event in ledger.events:
         item = ledger.transactions[event.transaction_id]
         recorded = (item["kind"], item.get("payer_id"), item["payee_id"], _int(item["amount"]))

@@ -157,13 +157,16 @@ def read_together(connection: Connection, table_name: str, keys: Sequence[Model]
     request = {"Keys": [_raw_key(key) for key in keys], "ConsistentRead": True}
     found: list[RawItem] = []
     for attempt in range(_BATCH_READ_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, _BATCH_READ_BASE_DELAY_SECONDS * 2**attempt))
         response = connection.dispatch("BatchGetItem", {"RequestItems": {table_name: request}})
         found.extend(response["Responses"].get(table_name, []))
         unprocessed = response.get("UnprocessedKeys", {}).get(table_name)
         if not unprocessed:
             return found
-        request = unprocessed
-        time.sleep(random.uniform(0, _BATCH_READ_BASE_DELAY_SECONDS * 2**attempt))
+        # Strongly consistent again, whatever the keys came back with: an entry written a
+        # moment ago must not read as missing (notify would take it for a forgery).
+        request = {**unprocessed, "ConsistentRead": True}
     raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1)
 
 

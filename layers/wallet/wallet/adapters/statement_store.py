@@ -3,7 +3,7 @@
 One item per (customer, transaction): ``pk = CUSTOMER#<id>`` next to the profile, and a sort
 key that sorts by time then transaction id, so a customer's statement is one Query read
 backwards (newest first). Both parties' entries are written in ONE BatchWriteItem; a
-replayed event writes them again, unchanged. An entry keeps no notification
+replayed event writes the same entries again (only ``recorded_at`` moves). An entry keeps no notification
 state: the ledger's outbox event stays pending until its notifications are published, so
 the outbox is what a crash leaves for the sweeper (docs/architecture.md, "The event pipeline").
 """
@@ -105,8 +105,8 @@ class StatementStore:
         """Write every party's entry in ONE BatchWriteItem.
 
         Plain puts, at half the cost of a transaction's: an entry is derived from its event
-        alone, so writing it again (a replay) writes the same entry, and a crash between two
-        entries is finished by the retry that writes both.
+        alone, so writing it again (a replay) writes the same entry (its ``recorded_at``
+        aside), and a crash between two entries is finished by the retry that writes both.
         """
         with StatementEntryItem.batch_write() as batch:
             for entry in entries:

@@ -1,10 +1,10 @@
 """Statements: apply a TransactionCreated to both parties' statements, and read them back.
 
 ``apply_transaction_created`` is the seed's background worker for one event, step by step:
-write the statement entries (one transaction, idempotent), publish their notifications (one
-request), mark the event processed in the ledger. The event stays pending until the last
-step, so a stream retry or the sweeper starts over after a crash at any point, and every
-step may be repeated: the entries are written once, a notification is e-mailed once.
+write the statement entries (one request), publish their notifications (one request), mark
+the event processed in the ledger. The event stays pending until the last step, so a stream
+retry or the sweeper starts over after a crash at any point, and every step may be
+repeated: an entry written again is the same entry, a notification is e-mailed once.
 """
 
 from collections.abc import Callable, Sequence
@@ -45,7 +45,7 @@ def entries_of(event: TransactionCreated) -> list[StatementEntry]:
 def record_statement(
     event: TransactionCreated, statements: Statements, now: Callable[[], datetime] = utc_now
 ) -> None:
-    """Step 1: both parties' entries; a replay writes them again, unchanged."""
+    """Step 1: both parties' entries; a replay writes the same entries again."""
     statements.record(entries_of(event), now())
 
 

@@ -1,0 +1,82 @@
+"""The batch requests' partial answers: SNS refusing part of a PublishBatch, DynamoDB leaving
+keys of a BatchGetItem unprocessed. No engine here produces them, so stub clients do."""
+
+from typing import Any
+
+import pytest
+
+from wallet.adapters.customers_store import CustomerItem
+from wallet.adapters.dynamodb import read_together
+from wallet.adapters.email_bus import EmailBusRefused, SnsEmailBus
+from wallet.domain.errors import StoreBusy
+
+
+class RecordingSns:
+    def __init__(self, failed: list[dict[str, Any]] | None = None) -> None:
+        self.batches: list[list[dict[str, Any]]] = []
+        self._failed = failed or []
+
+    def publish_batch(self, **request: Any) -> dict[str, Any]:
+        self.batches.append(request["PublishBatchRequestEntries"])
+        return {"Successful": [], "Failed": self._failed}
+
+
+def _messages(count: int) -> list[tuple[str, dict[str, str]]]:
+    return [(f"body {n}", {"role": "payee"}) for n in range(count)]
+
+
+def test_messages_go_in_batches_of_ten_with_their_attributes() -> None:
+    sns = RecordingSns()
+
+    SnsEmailBus("arn:topic", sns).publish(_messages(12))  # type: ignore[arg-type]
+
+    assert [len(batch) for batch in sns.batches] == [10, 2]
+    first = sns.batches[0][0]
+    assert (first["Message"], first["MessageAttributes"]["role"]["StringValue"]) == ("body 0", "payee")
+    assert len({entry["Id"] for entry in sns.batches[0]}) == 10
+
+
+def test_a_message_sns_refuses_fails_the_whole_publish() -> None:
+    """The caller publishes everything again: the e-mail side drops what it already sent."""
+    sns = RecordingSns(failed=[{"Id": "m1", "Code": "InternalError", "SenderFault": False}])
+
+    with pytest.raises(EmailBusRefused):
+        SnsEmailBus("arn:topic", sns).publish(_messages(2))  # type: ignore[arg-type]
+
+
+class UnprocessingDynamoDB:
+    """Answers each BatchGetItem with the first key found and the rest left unprocessed,
+    without the request's ConsistentRead, as DynamoDB may hand keys back."""
+
+    def __init__(self, give_up_after: int = 10) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._give_up_after = give_up_after
+
+    def dispatch(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        assert operation == "BatchGetItem"
+        self.requests.append(kwargs)
+        [(table, request)] = kwargs["RequestItems"].items()
+        first, *rest = request["Keys"]
+        if len(self.requests) > self._give_up_after:
+            return {"Responses": {}, "UnprocessedKeys": {table: {"Keys": request["Keys"]}}}
+        unprocessed = {table: {"Keys": rest}} if rest else {}
+        return {"Responses": {table: [{**first, "found": {"BOOL": True}}]}, "UnprocessedKeys": unprocessed}
+
+
+def _keys(count: int) -> list[CustomerItem]:
+    return [CustomerItem.key(f"c{n}") for n in range(count)]
+
+
+def test_unprocessed_keys_are_asked_again_still_strongly_consistent() -> None:
+    dynamodb = UnprocessingDynamoDB()
+
+    found = read_together(dynamodb, "customers", _keys(3))  # type: ignore[arg-type]
+
+    assert sorted(item["pk"]["S"] for item in found) == ["CUSTOMER#c0", "CUSTOMER#c1", "CUSTOMER#c2"]
+    assert len(dynamodb.requests) == 3
+    assert all(r["RequestItems"]["customers"]["ConsistentRead"] for r in dynamodb.requests)
+
+
+def test_keys_still_unprocessed_after_every_attempt_are_store_busy() -> None:
+    with pytest.raises(StoreBusy):
+        read_together(UnprocessingDynamoDB(give_up_after=0), "customers", _keys(2))  # type: ignore[arg-type]
