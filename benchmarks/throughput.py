@@ -301,6 +301,7 @@ def run(
     payees: Sequence[Customer],
     say: Say,
     count: int = COUNT,
+    notify_concurrency: int,
 ) -> Result:
     direct_api = api.with_url(direct_url)
     gateway_runs: list[ApiRun] = []
@@ -353,6 +354,7 @@ def run(
         "send_money_duration_ms": summary_ms([d / 1000 for d in durations]) if durations else {},
         "pipeline_per_s_gateway_runs": [round(one.pipeline_per_second, 1) for one in gateway_runs],
         "pipeline_vs_api_gateway_runs": [round(one.pipeline_vs_api, 3) for one in gateway_runs],
+        "notify_concurrency": notify_concurrency,
         # When the last e-mail of the median run was in the inbox, after its last 201 (polled every 0.5 s).
         "pipeline_lag_after_gateway_run_s": round(gateway.caught_up_at - gateway.measured.ended_at, 1),
         "pipeline_lag_after_direct_run_s": round(direct.caught_up_at - direct.measured.ended_at, 1),

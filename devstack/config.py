@@ -18,6 +18,10 @@ class LocalStack:
     # The API's throttles (template parameter ThrottleRoutes); off only for a stack whose
     # clients measure capacity (the benchmarks, the reliability suite) and must not meet them.
     throttle_routes: bool = True
+    # Concurrent notify batches (template parameter NotifyConcurrency): the template's 2 match
+    # SES's default quota on AWS; ministack's SES has none, so a benchmark of the pipeline's
+    # own capacity raises it.
+    notify_concurrency: int = 2
 
     @property
     def endpoint(self) -> str:
@@ -33,6 +37,7 @@ class LocalStack:
         return [
             f"AuthorizerUrl={self.authorizer_url}",
             f"ThrottleRoutes={str(self.throttle_routes).lower()}",
+            f"NotifyConcurrency={self.notify_concurrency}",
         ]
 
     def aws_environment(self) -> dict[str, str]:
