@@ -55,6 +55,11 @@ with a minimal reproduction that could be reported upstream, in docs/local-stack
   which IAM does not define: AWS authorizes it as ``sns:Publish``, the only action a
   publisher's policy can name. Fixed: evaluated as ``sns:Publish``.
 
+- G23: a stack's event source mapping keeps ``ScalingConfig.MaximumConcurrency`` as the
+  template gave it: from a parameter (``!Ref``), text, on which the SQS poller fails at
+  every pass, so the queue is never consumed. AWS reads it as the integer it is. Fixed: the
+  values become integers before the mapping is created or updated.
+
 Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
 """
@@ -185,6 +190,7 @@ def apply() -> None:
     _mappings_act_as_the_execution_role()
     _topics_of_stacks_get_the_default_policy_aws_gives()
     _publish_batch_is_authorized_as_publish()
+    _stacks_give_mappings_their_scaling_as_a_number()
     _reservations_leave_the_accounts_minimum_unreserved()
     _stacks_apply_what_they_declare()
     _stages_keep_route_settings_in_the_apis_casing()
@@ -802,6 +808,31 @@ def _services_invoke_only_as_the_functions_policy_allows() -> None:
 
     http_apis._invoke_lambda_proxy = invoke_function_if_permitted
     eventbridge._invoke_target = invoke_target_if_permitted
+
+
+def with_integer_scaling(props: dict[str, Any]) -> dict[str, Any]:
+    """A mapping's properties with ``ScalingConfig``'s values as the integers AWS reads them as."""
+    scaling = props.get("ScalingConfig")
+    if not scaling:
+        return props
+    return {**props, "ScalingConfig": {key: int(value) for key, value in scaling.items()}}
+
+
+def _stacks_give_mappings_their_scaling_as_a_number() -> None:
+    """G23: ``_lambda_esm_create``/``_update`` keep ``ScalingConfig`` as the template gave it,
+    so a parameter's value (text, as every ``Ref`` is) stops the queue's poller."""
+    handlers = provisioners._RESOURCE_HANDLERS["AWS::Lambda::EventSourceMapping"]
+    create, update = handlers["create"], handlers["update"]
+
+    def create_with_numbers(logical_id: str, props: dict[str, Any], stack_name: str) -> Any:
+        return create(logical_id, with_integer_scaling(props), stack_name)
+
+    def update_with_numbers(
+        physical_id: str, old_props: dict[str, Any], new_props: dict[str, Any], stack_name: str
+    ) -> Any:
+        return update(physical_id, old_props, with_integer_scaling(new_props), stack_name)
+
+    handlers["create"], handlers["update"] = create_with_numbers, update_with_numbers
 
 
 def main() -> None:

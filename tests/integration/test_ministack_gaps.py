@@ -676,3 +676,42 @@ def test_a_rule_invokes_a_function_only_as_its_resource_policy_allows(ministack_
 
     assert unseen == []
     assert seen_once_permitted == ["permitted"]
+
+
+def test_a_stacks_queue_mapping_takes_its_maximum_concurrency_from_a_parameter(ministack: Server) -> None:
+    """G23: a mapping whose ScalingConfig names a parameter (text, as every Ref is) is created;
+    without the fix the queue's poller fails on it at every pass and nothing is consumed."""
+    sqs, lambda_ = _client(ministack, "sqs"), _client(ministack, "lambda")
+    cloudformation = _client(ministack, "cloudformation")
+    suffix = uuid.uuid4().hex[:8]
+    seen_url, _ = _queue(sqs, f"gap-seen-{suffix}")
+    source_url, source_arn = _queue(sqs, f"gap-source-{suffix}")
+    name = f"gap-scaling-{suffix}"
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role="arn:aws:iam::000000000000:role/gap",
+        Code={"ZipFile": _zip(SEEING_HANDLER)},
+        Environment={"Variables": {"SEEN_QUEUE": seen_url}},
+    )
+    mapping = {
+        "EventSourceArn": source_arn,
+        "FunctionName": name,
+        "BatchSize": 1,
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "Concurrency"}},
+    }
+    template = {
+        "Parameters": {"Concurrency": {"Type": "Number", "Default": 2}},
+        "Resources": {"Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": mapping}},
+    }
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+
+    sqs.send_message(QueueUrl=source_url, MessageBody="consumed")
+
+    assert _drain(sqs, seen_url, until=1) == ["consumed"]
+    (created,) = lambda_.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
+    assert created["ScalingConfig"] == {"MaximumConcurrency": 2}
