@@ -38,11 +38,27 @@ def handler(event, context):
 """
 
 
+# ministack without IAM runs a function whatever role it names.
+GAP_ROLE = "arn:aws:iam::000000000000:role/gap"
+
+
 def _zip(source: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", source)
     return buffer.getvalue()
+
+
+def _create_function(lambda_: Any, name: str, source: str, *, role: str = GAP_ROLE, **settings: Any) -> Any:
+    """A python3.13 function whose app.py is ``source``."""
+    return lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Handler="app.handler",
+        Role=role,
+        Code={"ZipFile": _zip(source)},
+        **settings,
+    )
 
 
 def _drain(sqs: Any, queue_url: str, until: int, timeout_seconds: float = 60) -> list[str]:
@@ -83,13 +99,8 @@ def test_a_reported_stream_failure_is_retried_then_sent_to_the_on_failure_destin
     failures_arn = sqs.get_queue_attributes(QueueUrl=failures, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    function = lambda_.create_function(
-        FunctionName=f"gap-{suffix}",
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role="arn:aws:iam::000000000000:role/gap",
-        Code={"ZipFile": _zip(HANDLER)},
-        Environment={"Variables": {"SEEN_QUEUE": seen}},
+    function = _create_function(
+        lambda_, f"gap-{suffix}", HANDLER, Environment={"Variables": {"SEEN_QUEUE": seen}}
     )
     lambda_.create_event_source_mapping(
         FunctionName=function["FunctionName"],
@@ -144,14 +155,8 @@ def test_a_worker_failing_to_start_leaves_the_other_workers_of_its_function_serv
     """G11: without the fix, the second call's failed start kills the worker serving the first."""
     lambda_ = _client(ministack, "lambda")
     name = f"gap-{uuid.uuid4().hex[:8]}"
-    lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role="arn:aws:iam::000000000000:role/gap",
-        Code={"ZipFile": _zip(FRAGILE_HANDLER)},
-        Timeout=30,
-        Environment={"Variables": {"FLAGS": str(tmp_path)}},
+    _create_function(
+        lambda_, name, FRAGILE_HANDLER, Timeout=30, Environment={"Variables": {"FLAGS": str(tmp_path)}}
     )
     answers: dict[str, Any] = {}
 
@@ -270,14 +275,7 @@ def _function_seeing_into(
     role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]
     iam.put_role_policy(RoleName=name, PolicyName="see", PolicyDocument=_allow(["sqs:SendMessage"], seen_arn))
     variables = {"SEEN_QUEUE": seen_url, **({"FAIL": "1"} if fail else {})}
-    lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role=role["Arn"],
-        Code={"ZipFile": _zip(SEEING_HANDLER)},
-        Environment={"Variables": variables},
-    )
+    _create_function(lambda_, name, SEEING_HANDLER, role=role["Arn"], Environment={"Variables": variables})
     return name
 
 
@@ -454,13 +452,7 @@ def test_a_reservation_must_leave_the_account_a_hundred_unreserved_executions(mi
     """G16: without the fix, a reservation leaving fewer than 100 unreserved is stored."""
     lambda_ = _client(ministack, "lambda")
     name = f"gap-{uuid.uuid4().hex[:8]}"
-    lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role="arn:aws:iam::000000000000:role/gap",
-        Code={"ZipFile": _zip("def handler(event, context):\n    return 1\n")},
-    )
+    _create_function(lambda_, name, "def handler(event, context):\n    return 1\n")
     unreserved = lambda_.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
 
     with pytest.raises(ClientError, match=r"InvalidParameterValue.*minimum value of \[100\]"):
@@ -611,13 +603,8 @@ def _reporting_function(ministack: Server, name: str) -> tuple[str, str]:
     seen, seen_arn = _queue(sqs, f"{name}-seen")
     role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]
     iam.put_role_policy(RoleName=name, PolicyName="see", PolicyDocument=_allow(["sqs:SendMessage"], seen_arn))
-    function = lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role=role["Arn"],
-        Code={"ZipFile": _zip(REPORTING_HANDLER)},
-        Environment={"Variables": {"SEEN_QUEUE": seen}},
+    function = _create_function(
+        lambda_, name, REPORTING_HANDLER, role=role["Arn"], Environment={"Variables": {"SEEN_QUEUE": seen}}
     )
     return function["FunctionArn"], seen
 
@@ -687,14 +674,7 @@ def test_a_stacks_queue_mapping_takes_its_maximum_concurrency_from_a_parameter(m
     seen_url, _ = _queue(sqs, f"gap-seen-{suffix}")
     source_url, source_arn = _queue(sqs, f"gap-source-{suffix}")
     name = f"gap-scaling-{suffix}"
-    lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.13",
-        Handler="app.handler",
-        Role="arn:aws:iam::000000000000:role/gap",
-        Code={"ZipFile": _zip(SEEING_HANDLER)},
-        Environment={"Variables": {"SEEN_QUEUE": seen_url}},
-    )
+    _create_function(lambda_, name, SEEING_HANDLER, Environment={"Variables": {"SEEN_QUEUE": seen_url}})
     mapping = {
         "EventSourceArn": source_arn,
         "FunctionName": name,
