@@ -408,6 +408,7 @@ def test_the_ledger_keeps_its_invariants_through_any_sequence_of_operations(engi
                 settings=settings(
                     max_examples=FORM.state_machine_examples,
                     stateful_step_count=FORM.state_machine_steps,
+                    derandomize=FORM.state_machine_derandomized,
                     deadline=None,
                     database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
