@@ -163,14 +163,8 @@ def test_the_email_bus_key_rotates_and_only_the_publishers_may_use_it(api: Api) 
     assert granted == {"SyncFunctionRole", "SweeperFunctionRole"}
 
 
-FUNCTIONS = (
-    "RegisterCustomerFunction",
-    "SendMoneyFunction",
-    "DepositFunction",
-    "QueriesFunction",
-    "SyncFunction",
-    "NotifyFunction",
-    "SweeperFunction",
+FUNCTIONS = tuple(
+    name for name, resource in resources().items() if resource["Type"] == "AWS::Serverless::Function"
 )
 
 

@@ -24,20 +24,15 @@ from typing import Any
 import pytest
 
 from devstack.documents import new_cpf
+from devstack.template import resources
 from devstack.wallet_client import Reply, bearer, registration
 from tests.e2e.conftest import Api, eventually
 from tests.reliability.aws import LocalAws
 
 DENIAL = re.compile(r"AccessDenied|is not authorized to perform")
 SQS_EVENT = Path(__file__).resolve().parents[2] / "events" / "notify_sqs.json"
-FUNCTIONS = (
-    "RegisterCustomerFunction",
-    "SendMoneyFunction",
-    "DepositFunction",
-    "QueriesFunction",
-    "SyncFunction",
-    "NotifyFunction",
-    "SweeperFunction",
+FUNCTIONS = tuple(
+    name for name, resource in resources().items() if resource["Type"] == "AWS::Serverless::Function"
 )
 
 

@@ -61,6 +61,19 @@ def _create_function(lambda_: Any, name: str, source: str, *, role: str = GAP_RO
     )
 
 
+def _create_stack(cloudformation: Any, name: str, template: dict[str, Any]) -> None:
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    cloudformation.get_waiter("stack_create_complete").wait(
+        StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+
+
+def _physical_ids(cloudformation: Any, stack: str) -> dict[str, str]:
+    """Logical id -> physical id of every resource of the stack."""
+    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
+
+
 def _drain(sqs: Any, queue_url: str, until: int, timeout_seconds: float = 60) -> list[str]:
     bodies: list[str] = []
     deadline = time.monotonic() + timeout_seconds
@@ -367,10 +380,7 @@ def test_a_topic_a_stack_creates_lets_no_one_publish_whom_iam_does_not_allow(
     cloudformation, sns = _client(ministack_with_iam, "cloudformation"), _client(ministack_with_iam, "sns")
     stack = f"gap-topic-{uuid.uuid4().hex[:8]}"
     template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
-    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_create_complete").wait(
-        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
+    _create_stack(cloudformation, stack, template)
     of_the_stack = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId="Topic")
     topics = [
         sns.create_topic(Name=f"{stack}-api")["TopicArn"],
@@ -431,12 +441,8 @@ def declared(ministack: Server) -> dict[str, str]:
     """The DECLARED stack, created by CloudFormation: logical id -> physical id."""
     cloudformation = _client(ministack, "cloudformation")
     stack = f"gap-declared-{uuid.uuid4().hex[:8]}"
-    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(DECLARED))
-    cloudformation.get_waiter("stack_create_complete").wait(
-        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
-    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
-    return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
+    _create_stack(cloudformation, stack, DECLARED)
+    return _physical_ids(cloudformation, stack)
 
 
 def test_a_stacks_function_gets_the_concurrency_it_reserves(
@@ -533,12 +539,8 @@ def throttled(ministack: Server) -> dict[str, str]:
     """The THROTTLED stack, created by CloudFormation: logical id -> physical id."""
     cloudformation = _client(ministack, "cloudformation")
     stack = f"gap-stage-{uuid.uuid4().hex[:8]}"
-    cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(THROTTLED))
-    cloudformation.get_waiter("stack_create_complete").wait(
-        StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
-    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
-    return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
+    _create_stack(cloudformation, stack, THROTTLED)
+    return _physical_ids(cloudformation, stack)
 
 
 def _get(url: str) -> tuple[int, bytes, str]:
@@ -685,10 +687,7 @@ def test_a_stacks_queue_mapping_takes_its_maximum_concurrency_from_a_parameter(m
         "Parameters": {"Concurrency": {"Type": "Number", "Default": 2}},
         "Resources": {"Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": mapping}},
     }
-    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_create_complete").wait(
-        StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-    )
+    _create_stack(cloudformation, name, template)
 
     sqs.send_message(QueueUrl=source_url, MessageBody="consumed")
 
