@@ -35,6 +35,25 @@ if not callable(getattr(importlib.import_module(module), attribute)):
     raise SystemExit(f"{module}.{attribute} is not callable")
 """
 
+# What a handler's cold start loads, beyond the standard library's own modules.
+_MODULES_AFTER_IMPORT = (
+    _IMPORT_HANDLER
+    + """
+print(json.dumps(sorted(sys.modules)))
+"""
+)
+
+# Modules that cost a cold start time and serve none of its requests: each is loaded on first
+# use instead (benchmarks/cold_start.py measured what each one cost).
+_NOT_AT_COLD_START = {
+    # 41 pydantic classes, ~200 ms: only the spec (/openapi.json, /docs) needs them.
+    "aws_lambda_powertools.event_handler.openapi.models",
+    # X-Ray's PynamoDB patch (PynamoDB 6 sends through botocore, which is patched) and its
+    # sqlite3 patch (the app has no database): X-Ray patches only what the app calls through.
+    "aws_xray_sdk.ext.pynamodb.patch",
+    "sqlite3",
+}
+
 # Every module of the package, those the functions import only on first use included.
 _IMPORT_PACKAGE = """
 import importlib, json, pkgutil, sys
@@ -100,6 +119,18 @@ def test_each_handler_imports_with_only_its_folder_the_layer_and_the_runtime(
         _IMPORT_HANDLER, [target.sys_path, target.module, target.handler], target.environment
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
+
+
+@pytest.mark.parametrize("function", logical_ids(FUNCTION_TYPE))
+def test_no_handler_loads_at_cold_start_what_none_of_its_requests_needs(
+    functions: dict[str, Target], function: str
+) -> None:
+    target = functions[function]
+    finished = _isolated(
+        _MODULES_AFTER_IMPORT, [target.sys_path, target.module, target.handler], target.environment
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert not _NOT_AT_COLD_START & set(json.loads(finished.stdout))
 
 
 def test_every_module_of_the_wallet_package_imports_with_only_the_layer_and_the_runtime(

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from wallet.api.http import build_resolver
-from wallet.api.identity import SECURITY_SCHEMES
+from wallet.api.identity import CUSTOMER_TOKEN, RAIL_TOKEN
 
 router = Router()
 
@@ -39,13 +39,31 @@ def allowed_methods(path: str) -> list[str]:
 
 @cache
 def openapi_spec() -> str:
+    # Powertools' OpenAPI models (41 pydantic classes, ~200 ms to build) are loaded here, on
+    # the first request for the spec: no other route of any function needs them.
+    from aws_lambda_powertools.event_handler.openapi.models import (  # noqa: PLC0415
+        HTTPBearer,
+        SecurityScheme,
+    )
+
+    # /docs asks for a token and sends it as a bearer.
+    security_schemes: dict[str, SecurityScheme] = {
+        CUSTOMER_TOKEN: HTTPBearer(
+            bearerFormat="JWT",
+            description="A customer's Cognito ID token (`make token EMAIL=...` on the local stack).",
+        ),
+        RAIL_TOKEN: HTTPBearer(
+            bearerFormat="JWT",
+            description="The payment rail's access token, scope `wallet/deposits` (`make rail-token` locally).",
+        ),
+    }
     return every_route().get_openapi_json_schema(
         title="wallet",
         version="1.0.0",
         description="Money transfers between customers, in BRL. Amounts are decimal strings. "
         "Every route needs a bearer token: a customer's Cognito ID token, or for deposits the "
         "payment rail's access token.",
-        security_schemes=SECURITY_SCHEMES,
+        security_schemes=security_schemes,
     )
 
 
@@ -57,8 +75,7 @@ def openapi_json() -> Response[Any]:
 @cache
 def swagger_page() -> str:
     """Swagger UI with Powertools' bundled assets inlined, so /docs works offline too."""
-    # Imported on the first /docs request: the swagger_ui package loads Powertools' OpenAPI
-    # models (41 pydantic classes, ~200 ms to build), which nothing else the function serves needs.
+    # Imported on the first /docs request, as the OpenAPI models are (openapi_spec).
     from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import (  # noqa: PLC0415
         generate_swagger_html,
     )

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.depends import Depends
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from aws_lambda_powertools.event_handler.request import Request
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
@@ -70,19 +69,9 @@ Customer = Annotated[CustomerIdentity, Depends(current_customer)]
 PaymentRail = Annotated[RailIdentity, Depends(current_rail)]
 
 
-# The OpenAPI security schemes: /docs asks for a token and sends it as a bearer.
+# The OpenAPI security schemes the routes declare (wallet.api.docs describes them).
 CUSTOMER_TOKEN = "customerIdToken"  # noqa: S105 - a scheme's name, not a secret
 RAIL_TOKEN = "paymentRailToken"  # noqa: S105 - a scheme's name, not a secret
-SECURITY_SCHEMES: dict[str, SecurityScheme] = {
-    CUSTOMER_TOKEN: HTTPBearer(
-        bearerFormat="JWT",
-        description="A customer's Cognito ID token (`make token EMAIL=...` on the local stack).",
-    ),
-    RAIL_TOKEN: HTTPBearer(
-        bearerFormat="JWT",
-        description="The payment rail's access token, scope `wallet/deposits` (`make rail-token` locally).",
-    ),
-}
 CUSTOMER_ONLY: list[dict[str, list[str]]] = [{CUSTOMER_TOKEN: []}]
 RAIL_ONLY: list[dict[str, list[str]]] = [{RAIL_TOKEN: []}]
 
