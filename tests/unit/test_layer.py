@@ -180,11 +180,11 @@ def test_the_layer_holds_none_of_the_runtime_packages_and_needs_nothing_else(bui
     assert not unmet
 
 
-def test_every_module_of_the_layer_ships_as_unchecked_hash_bytecode(build_dir: Path) -> None:
+def test_the_wallet_package_ships_its_sources_each_with_unchecked_hash_bytecode(build_dir: Path) -> None:
     """/opt is read-only: a module without its .pyc would be compiled on every cold start."""
     tag = sys.implementation.cache_tag
     missing, not_unchecked = [], []
-    for source in _layer(build_dir).rglob("*.py"):
+    for source in (_layer(build_dir) / "wallet").rglob("*.py"):
         compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
         if not compiled.is_file():
             missing.append(str(source))
@@ -192,3 +192,12 @@ def test_every_module_of_the_layer_ships_as_unchecked_hash_bytecode(build_dir: P
             not_unchecked.append(str(compiled))
     assert not missing
     assert not not_unchecked
+
+
+def test_the_pinned_packages_ship_as_bytecode_alone(build_dir: Path) -> None:
+    """Sources beside their bytecode would double the layer; bytecode in __pycache__ without its
+    source is never imported (the handlers' import tests above show the rest loads)."""
+    layer = _layer(build_dir)
+    outside_wallet = [path for path in layer.rglob("*") if path.relative_to(layer).parts[0] != "wallet"]
+    assert not [str(path) for path in outside_wallet if path.suffix == ".py"]
+    assert not [str(path) for path in outside_wallet if path.name == "__pycache__"]
