@@ -21,10 +21,12 @@ from typing import IO, Any
 from benchmarks import (
     cold_start,
     cost,
+    first_burst,
     hot_payee,
     machine,
     notifications,
     package_size,
+    pipeline_alone,
     reliability_report,
     report,
     request_path,
@@ -196,6 +198,11 @@ def run_on_stack(
     config, outputs = stack.config, stack.outputs
     direct_url = f"{config.endpoint}/_aws/execute-api/{outputs['ApiId']}"
     pool = Population(api, payers=24, payees=48)
+    say("the first burst: send_money's first transfers, 8 clients at once")
+    record(
+        "first_burst",
+        first_burst.run(api, config.endpoint, outputs, payers=pool.payers, payees=pool.payees, say=say),
+    )
     warm_up(api, pool, count=int(96 * scale) or 16)
     say("notification latency")
     record(
@@ -263,6 +270,19 @@ def run_on_stack(
             say=say,
             count=int(throughput.COUNT * scale),
             notify_concurrency=config.notify_concurrency,
+        ),
+    )
+    say("each half alone: the API with the sync paused, then the pipeline draining its backlog")
+    record(
+        "pipeline_alone",
+        pipeline_alone.run(
+            api,
+            config.endpoint,
+            outputs,
+            payers=pool.payers,
+            payees=pool.payees,
+            say=say,
+            count=int(pipeline_alone.COUNT * scale),
         ),
     )
     say("hot payee against spread payees")

@@ -269,7 +269,7 @@ class ApiRun:
         return self.pipeline_per_second / self.measured.per_second
 
 
-def _pipeline_per_second(api: WalletApi, run: Measured, caught_up_at: float) -> float:
+def pipeline_completed_per_second(api: WalletApi, run: Measured, caught_up_at: float) -> float:
     stamps = [
         float(message["Timestamp"])
         for message in api.emails()
@@ -283,7 +283,7 @@ def _api_run(api: WalletApi, pairs: Sequence[tuple[Customer, str]]) -> ApiRun:
     measured = api_transfers(api, pairs)
     api.drain()
     caught_up_at = time.time()
-    return ApiRun(measured, caught_up_at, _pipeline_per_second(api, measured, caught_up_at))
+    return ApiRun(measured, caught_up_at, pipeline_completed_per_second(api, measured, caught_up_at))
 
 
 def _median_api_run(runs: Sequence[ApiRun]) -> ApiRun:

@@ -1,0 +1,139 @@
+"""``pipeline_alone_vs_api_alone`` and ``pipeline_cpu_vs_api_cpu``: each half of a transfer
+with the machine to itself.
+
+``pipeline_vs_api`` runs both halves at once, on the same cores. Here they take turns: the
+sync's stream mappings are disabled (UpdateEventSourceMapping, as an operator pauses a
+consumer; the mapping keeps its place in the stream) while the API commits ``COUNT``
+transfers; then they are enabled again, and the pipeline (sync, SNS, SQS, notify, SES)
+drains that backlog with nothing else running. Each half's rate is its transfers over its
+own time (the API: first request to last answer; the pipeline: first e-mail to last), and
+its CPU is the whole machine's busy CPU time during it (ministack, the functions' workers,
+the gateway, the authorizer stub and the clients alike), per transfer.
+
+When the machine is busy throughout (the busy fractions beside the figures), its cores are
+what each half is waiting for, and ``pipeline_cpu_vs_api_cpu`` is what bounds
+``pipeline_vs_api`` on one machine: both halves share the cores.
+"""
+
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.common import Result, Say, aws_client
+from benchmarks.machine import cpu_seconds
+from benchmarks.throughput import api_transfers, pipeline_completed_per_second, spread_pairs
+from benchmarks.wallet_api import Customer, WalletApi
+
+COUNT = 240
+REPEATS = 3
+
+
+@dataclass(frozen=True)
+class Half:
+    """One half of one round: how fast, and how much of the machine it used."""
+
+    per_second: float
+    cpu_ms_per_transfer: float
+    busy_fraction: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "per_second": round(self.per_second, 1),
+            "cpu_ms_per_transfer": round(self.cpu_ms_per_transfer, 1),
+            "busy_fraction": round(self.busy_fraction, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Round:
+    api: Half
+    pipeline: Half
+
+
+class CpuMeter:
+    """The machine's busy and total CPU seconds since it was started."""
+
+    def __init__(self) -> None:
+        self._busy, self._total = cpu_seconds()
+
+    def half(self, transfers: int, per_second: float) -> Half:
+        busy, total = cpu_seconds()
+        used, elapsed = busy - self._busy, total - self._total
+        return Half(per_second, used * 1000 / max(transfers, 1), used / elapsed if elapsed else 0.0)
+
+
+def _stream_mappings(lambda_client: Any, outputs: dict[str, str]) -> list[str]:
+    """The UUIDs of the mappings that feed the sync: the two tables' streams."""
+    tables = (outputs["CustomersTableName"], outputs["LedgerTableName"])
+    mappings = lambda_client.list_event_source_mappings()["EventSourceMappings"]
+    found = [
+        mapping["UUID"]
+        for mapping in mappings
+        if any(f":table/{table}/stream/" in mapping.get("EventSourceArn", "") for table in tables)
+    ]
+    if len(found) != len(tables):
+        raise RuntimeError(f"expected one stream mapping per table, found {len(found)}")
+    return found
+
+
+def _set_enabled(lambda_client: Any, mappings: Sequence[str], enabled: bool) -> None:
+    for uuid in mappings:
+        lambda_client.update_event_source_mapping(UUID=uuid, Enabled=enabled)
+
+
+def _round(
+    api: WalletApi, lambda_client: Any, mappings: Sequence[str], pairs: Sequence[tuple[Customer, str]]
+) -> Round:
+    _set_enabled(lambda_client, mappings, False)
+    try:
+        meter = CpuMeter()
+        measured = api_transfers(api, pairs)
+        api_half = meter.half(measured.committed, measured.per_second)
+    finally:
+        _set_enabled(lambda_client, mappings, True)
+    meter = CpuMeter()
+    api.drain()
+    caught_up_at = time.time()
+    per_second = pipeline_completed_per_second(api, measured, caught_up_at)
+    return Round(api_half, meter.half(measured.committed, per_second))
+
+
+def run(
+    api: WalletApi,
+    endpoint: str,
+    outputs: dict[str, str],
+    *,
+    payers: Sequence[Customer],
+    payees: Sequence[Customer],
+    say: Say,
+    count: int = COUNT,
+) -> Result:
+    lambda_client = aws_client("lambda", endpoint)
+    mappings = _stream_mappings(lambda_client, outputs)
+    rounds = []
+    for repeat in range(REPEATS):
+        say(f"  round {repeat + 1} of {REPEATS}: {count} transfers with the sync paused, then its backlog")
+        rounds.append(_round(api, lambda_client, mappings, spread_pairs(payers, payees, count)))
+        say(f"    API {rounds[-1].api.as_dict()}, pipeline {rounds[-1].pipeline.as_dict()}")
+    result = Result()
+    result.figures["pipeline_alone_vs_api_alone"] = round(
+        statistics.median(one.pipeline.per_second / one.api.per_second for one in rounds), 3
+    )
+    result.figures["pipeline_cpu_vs_api_cpu"] = round(
+        statistics.median(one.pipeline.cpu_ms_per_transfer / one.api.cpu_ms_per_transfer for one in rounds), 2
+    )
+    result.raw = {
+        "count": count,
+        "repeats": REPEATS,
+        "rounds": [{"api": one.api.as_dict(), "pipeline": one.pipeline.as_dict()} for one in rounds],
+    }
+    for side in ("api", "pipeline"):
+        halves = [getattr(one, side) for one in rounds]
+        result.raw[f"{side}_per_s_rounds"] = [half.as_dict()["per_second"] for half in halves]
+        result.raw[f"{side}_busy_rounds"] = [half.as_dict()["busy_fraction"] for half in halves]
+        result.raw[f"{side}_cpu_ms_per_transfer"] = round(
+            statistics.median(half.cpu_ms_per_transfer for half in halves), 1
+        )
+    return result
