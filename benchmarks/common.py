@@ -15,8 +15,6 @@ from botocore.config import Config
 
 from devstack.config import LocalStack
 
-Say = Callable[[str], None]
-
 
 @dataclass
 class Result:

@@ -26,10 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import Result, Say, aws_client
+from benchmarks.common import Result, aws_client
 from benchmarks.template import FUNCTION_TYPE, document, logical_ids
 from benchmarks.wallet_api import WalletApi
 from devstack.logs import REPORT
+from devstack.progress import Progress
 from devstack.xray_daemon import XRayCounter
 
 # No pricing page was read for this: the list prices as this table's writer knew them in 2025.
@@ -177,7 +178,7 @@ def run(
     window: Window,
     *,
     wru_per_transfer: float,
-    say: Say,
+    progress: Progress,
 ) -> Result:
     logs = aws_client("logs", endpoint)
     functions = deployed_functions(endpoint, stack_name)
@@ -210,5 +211,5 @@ def run(
         "prices": {name: {"usd": price.usd, "per": price.per} for name, price in PRICES.items()},
         "prices_as_of": PRICES_AS_OF,
     }
-    say(f"  ${result.figures['usd_per_million_transfers']} per million transfers: {usd}")
+    progress(f"  ${result.figures['usd_per_million_transfers']} per million transfers: {usd}")
     return result

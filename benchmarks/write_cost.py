@@ -27,10 +27,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import Result, Say, aws_client, wait_until
+from benchmarks.common import Result, aws_client, wait_until
 from benchmarks.cost import PRICES
 from benchmarks.template import document
 from benchmarks.wallet_api import Customer, WalletApi
+from devstack.progress import Progress
 
 # The prices, with the date they were read, are cost's one table.
 PRICE_PER_MILLION_WRU_USD = PRICES["dynamodb_write_units"].usd * 1_000_000
@@ -281,12 +282,12 @@ def run(
     *,
     payers: Sequence[Customer],
     payees: Sequence[Customer],
-    say: Say,
+    progress: Progress,
     transfers: int = TRANSFERS,
 ) -> Result:
     streams = Streams(endpoint, {name: outputs[output] for name, (output, _) in TABLES.items()})
     turned_on = [name for name in streams.tables if streams.ensure_stream(name)]
-    say(f"  streams turned on for this run: {', '.join(turned_on) or 'none needed'}")
+    progress(f"  streams turned on for this run: {', '.join(turned_on) or 'none needed'}")
     api.drain()
     marks = streams.high_water_marks()
     started_at = time.time()
@@ -327,7 +328,7 @@ def run(
         "price_per_gb_month_usd": PRICE_PER_GB_MONTH_USD,
     }
     for name, kind in analysed["per_kind"].items():
-        say(
+        progress(
             f"  {name}: {kind['per_transfer']} per transfer, {kind['avg_bytes']} B, {kind['wru_per_transfer']} WRU"
         )
     return result

@@ -14,8 +14,7 @@ from typing import Any
 import boto3
 
 from devstack.config import ROOT, LocalStack
-
-Say = Callable[[str], None]
+from devstack.progress import Progress
 
 
 def sam(stack: LocalStack, *arguments: str) -> None:
@@ -27,11 +26,11 @@ def sam(stack: LocalStack, *arguments: str) -> None:
     subprocess.run([executable, *arguments], cwd=ROOT, env=environment, check=True)  # noqa: S603
 
 
-def deploy(stack: LocalStack, say: Say) -> dict[str, str]:
+def deploy(stack: LocalStack, progress: Progress) -> dict[str, str]:
     """Build and deploy; return the stack's outputs."""
-    say("building the app (sam build)")
+    progress("building the app (sam build)")
     sam(stack, "build", "--config-env", "local")
-    say("deploying to ministack (sam deploy --config-env local)")
+    progress("deploying to ministack (sam deploy --config-env local)")
     sam(
         stack,
         "deploy",
@@ -51,7 +50,7 @@ def outputs(stack: LocalStack) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
 
 
-def verify(stack: LocalStack, say: Say) -> None:
+def verify(stack: LocalStack, progress: Progress) -> None:
     """Check that every function, table, mapping, queue and subscription exists and is on."""
     resources = _client("cloudformation", stack).describe_stack_resources(StackName=stack.stack_name)
     problems: list[str] = []
@@ -64,7 +63,7 @@ def verify(stack: LocalStack, say: Say) -> None:
     if problems:
         raise RuntimeError("the deployed stack is not complete:\n  " + "\n  ".join(problems))
     kinds = sorted({r["ResourceType"] for r in resources["StackResources"] if r["ResourceType"] in _CHECKS})
-    say(f"verified {len(resources['StackResources'])} resources ({', '.join(kinds)})")
+    progress(f"verified {len(resources['StackResources'])} resources ({', '.join(kinds)})")
 
 
 def _client(service: str, stack: LocalStack) -> Any:

@@ -4,7 +4,7 @@
 """
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ from devstack.config import LocalStack, ministack_environment, scratch_dir
 from devstack.deploy import deploy, verify
 from devstack.gateway import Gateway
 from devstack.processes import Server, answers
+from devstack.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -44,21 +45,19 @@ def start_ministack(stack: LocalStack, state_dir: Path | None = None, *, auth: b
 
 
 @contextmanager
-def running_stack(
-    stack: LocalStack, state_dir: Path | None, say: Callable[[str], None]
-) -> Iterator[RunningStack]:
+def running_stack(stack: LocalStack, state_dir: Path | None, progress: Progress) -> Iterator[RunningStack]:
     with (
         start_ministack(stack, state_dir) as ministack,
         AuthorizerStub(port=stack.authorizer_port) as authorizer,
     ):
         where = f"state in {state_dir}" if state_dir else "state in memory"
-        say(f"ministack (local AWS) on {ministack.url}, {where}, log {ministack.log_path}")
-        say(f"authorizer stub on {authorizer.url} (PUT /_local/authorizer on the API switches it)")
-        outputs = deploy(stack, say)
-        verify(stack, say)
+        progress(f"ministack (local AWS) on {ministack.url}, {where}, log {ministack.log_path}")
+        progress(f"authorizer stub on {authorizer.url} (PUT /_local/authorizer on the API switches it)")
+        outputs = deploy(stack, progress)
+        verify(stack, progress)
         execute_api = f"{stack.endpoint}/_aws/execute-api/{outputs['ApiId']}"
         gateway = Gateway(stack.api_port, execute_api, authorizer.url).start()
-        say(f"API on {gateway.url} -> {execute_api}")
+        progress(f"API on {gateway.url} -> {execute_api}")
         try:
             yield RunningStack(stack, ministack, authorizer, gateway, outputs)
         finally:
