@@ -28,7 +28,7 @@ from devstack.wallet_client import Http
 from tests.reliability import figures
 from tests.reliability.aws import LocalAws
 from tests.reliability.client import Identities
-from tests.reliability.form import FORM, FULL
+from tests.reliability.suite_sizes import FULL, SIZES
 
 SWEEPER_GRACE_SECONDS = 1
 VISIBILITY_TIMEOUT_SECONDS = 5
@@ -79,14 +79,14 @@ def deployed() -> Iterator[Deployed]:
 
 
 def pytest_report_header() -> str:
-    hint = "" if FORM is FULL else " (WALLET_RELIABILITY=full or `make reliability` for the full one)"
-    return f"wallet reliability suite: {FORM.name} form{hint}"
+    hint = "" if SIZES is FULL else " (WALLET_RELIABILITY=full or `make reliability` for the full one)"
+    return f"wallet reliability suite: {SIZES.name} form{hint}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
     if not figures.FIGURES:
         return
     path = figures.write(complete=exitstatus == pytest.ExitCode.OK)
-    terminalreporter.section(f"reliability figures ({FORM.name} form, also in {path})")
+    terminalreporter.section(f"reliability figures ({SIZES.name} form, also in {path})")
     for line in figures.lines():
         terminalreporter.write_line(line)

@@ -43,11 +43,11 @@ from devstack.wallet_client import Http, bearer
 from tests.reliability import figures
 from tests.reliability.client import Identities, register, wait_until_active
 from tests.reliability.conftest import Deployed
-from tests.reliability.form import FORM
+from tests.reliability.suite_sizes import SIZES
 
 Case = AnyCase[Any]
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_seconds)]
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(SIZES.stack_test_timeout_seconds)]
 
 OPERATIONS = (
     "POST /customers",
@@ -238,7 +238,9 @@ def fuzz_operation(
     takes_ids = bool(fixed) or operation.path in {"/transfers", "/customers"}
     with_known = sender(people.take) if operation.path == "/customers" else own
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        examples = FORM.fuzz_examples if mode is GenerationMode.POSITIVE else max(1, FORM.fuzz_examples // 2)
+        examples = (
+            SIZES.fuzz_examples if mode is GenerationMode.POSITIVE else max(1, SIZES.fuzz_examples // 2)
+        )
         run_cases(operation.as_strategy(generation_mode=mode), examples, own)
         if takes_ids:
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed or None)
@@ -255,7 +257,7 @@ def known(deployed: Deployed) -> Known:
 def fuzzed(deployed: Deployed, known: Known) -> dict[str, Report]:
     base_url = deployed.http.base_url
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    people = People(deployed.identities).sign_in(registrations_with_known_parties(FORM.fuzz_examples))
+    people = People(deployed.identities).sign_in(registrations_with_known_parties(SIZES.fuzz_examples))
     started = time.monotonic()
     reports: dict[str, Report] = {}
     with requests.Session() as session:
@@ -292,7 +294,7 @@ def test_the_fuzzer_covered_every_operation_of_the_spec(fuzzed: dict[str, Report
 
 
 def test_the_fuzzer_sent_enough_requests(fuzzed: dict[str, Report]) -> None:
-    assert sum(r.requests for r in fuzzed.values()) >= FORM.fuzz_requests_at_least
+    assert sum(r.requests for r in fuzzed.values()) >= SIZES.fuzz_requests_at_least
 
 
 def test_every_request_passed_the_gateways_jwt_authorizer(fuzzed: dict[str, Report]) -> None:
