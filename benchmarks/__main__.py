@@ -34,7 +34,7 @@ from benchmarks import (
 from benchmarks.common import Result, run_concurrently
 from benchmarks.wallet_api import Customer, WalletApi
 from devstack import xray_daemon
-from devstack.config import ROOT, LocalStack
+from devstack.config import ROOT, DevStack
 from devstack.deploy import sam
 from devstack.identities import Cognito
 from devstack.processes import free_port
@@ -80,7 +80,7 @@ class Population:
         api.fund(self.payers)
 
 
-def local_cognito(config: LocalStack, outputs: dict[str, str]) -> Cognito:
+def local_cognito(config: DevStack, outputs: dict[str, str]) -> Cognito:
     """The stack's user pool; its boto3 clients take ministack's credentials and region from this
     process's environment (endpoints stay explicit)."""
     environment = config.aws_environment()
@@ -152,7 +152,7 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
     # Unthrottled: 8 clients measure what the stack serves, above the routes' limits on purpose.
     # ministack's SES has no sending quota: notify runs as many batches as the sync may, so
     # pipeline_vs_api is the code's capacity rather than the default quota's (14 e-mails/s).
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(),
         api_port=free_port(),
         authorizer_port=free_port(),

@@ -40,7 +40,7 @@ from benchmarks.template import LAYER_TYPE, built, function_environment, layer_p
 from benchmarks.throughput import RawLedger, function_durations_ms
 from benchmarks.wallet_api import Customer, WalletApi, gateway_claims
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import ROOT, LocalStack
+from devstack.config import ROOT, DevStack
 from devstack.progress import Progress
 from devstack.wallet_client import Http
 
@@ -173,7 +173,7 @@ class InProcess:
 
 def _in_process(
     api: WalletApi,
-    config: LocalStack,
+    config: DevStack,
     outputs: dict[str, str],
     build_dir: Path,
     authorizer: AuthorizerStub,
@@ -279,7 +279,7 @@ def _primitives(
 def run(
     api: WalletApi,
     direct_url: str,
-    config: LocalStack,
+    config: DevStack,
     outputs: dict[str, str],
     build_dir: Path,
     *,

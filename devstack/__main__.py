@@ -12,7 +12,7 @@ import threading
 import time
 from types import FrameType
 
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.logs import LogFollower
 from devstack.progress import print_progress
 from devstack.stack import running_stack
@@ -36,7 +36,7 @@ def identity_lines(outputs: dict[str, str]) -> list[str]:
 
 
 def main() -> None:
-    stack = LocalStack()
+    stack = DevStack()
     # This process and everything it starts talk to ministack, never to an AWS account.
     os.environ.update(stack.aws_environment())
     started = time.monotonic()

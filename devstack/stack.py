@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack, ministack_environment, scratch_dir
+from devstack.config import DevStack, ministack_environment, scratch_dir
 from devstack.deploy import deploy, verify
 from devstack.gateway import Gateway
 from devstack.processes import Server, answers
@@ -19,7 +19,7 @@ from devstack.progress import Progress
 
 @dataclass(frozen=True)
 class RunningStack:
-    config: LocalStack
+    config: DevStack
     ministack: Server
     authorizer: AuthorizerStub
     gateway: Gateway
@@ -30,7 +30,7 @@ class RunningStack:
         return self.gateway.url
 
 
-def start_ministack(stack: LocalStack, state_dir: Path | None = None, *, auth: bool = True) -> Server:
+def start_ministack(stack: DevStack, state_dir: Path | None = None, *, auth: bool = True) -> Server:
     """ministack, with the project's gap fixes (devstack/ministack_gaps.py), on the stack's port.
 
     With IAM enforced (AUTH=true) unless ``auth`` is False: see ``ministack_environment``.
@@ -45,7 +45,7 @@ def start_ministack(stack: LocalStack, state_dir: Path | None = None, *, auth: b
 
 
 @contextmanager
-def running_stack(stack: LocalStack, state_dir: Path | None, progress: Progress) -> Iterator[RunningStack]:
+def running_stack(stack: DevStack, state_dir: Path | None, progress: Progress) -> Iterator[RunningStack]:
     with (
         start_ministack(stack, state_dir) as ministack,
         AuthorizerStub(port=stack.authorizer_port) as authorizer,

@@ -35,7 +35,7 @@ from typing import Any
 import boto3
 import yaml
 
-from devstack.config import ROOT, LocalStack
+from devstack.config import ROOT, DevStack
 from devstack.deploy import sam
 from devstack.processes import free_port
 from devstack.progress import print_progress_to_stderr
@@ -274,7 +274,7 @@ def check(functions: list[str] | None, via: str) -> list[Outcome]:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     log = REPORT.with_suffix(".log")
     log.write_text("")
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name=STACK_NAME
     )
     with (

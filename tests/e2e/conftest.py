@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.deploy import outputs
 from devstack.gateway import Gateway
 from devstack.identities import Cognito
@@ -130,13 +130,13 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     attached = os.environ.get("WALLET_E2E_API_URL")
     if attached:
         aws_url = os.environ.get("WALLET_E2E_AWS_URL", "http://127.0.0.1:4566")
-        stack = LocalStack(endpoint_port=int(aws_url.rsplit(":", 1)[1]))
+        stack = DevStack(endpoint_port=int(aws_url.rsplit(":", 1)[1]))
         yield _api(attached.rstrip("/"), aws_url, outputs(stack), stack.stack_name)
         return
     if request.config.getoption("--stack") == "localstack":
         yield from _localstack_api()
         return
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name="wallet-e2e"
     )
     with running_stack(config, None, print) as running:

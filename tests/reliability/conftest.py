@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
@@ -57,9 +57,9 @@ def tune_for_tests(aws: LocalAws, visibility_timeout_seconds: int = VISIBILITY_T
     aws.set_notifications_visibility_timeout(visibility_timeout_seconds)
 
 
-def new_config(name: str) -> LocalStack:
+def new_config(name: str) -> DevStack:
     """Free ports, and a stack name of this run only."""
-    return LocalStack(
+    return DevStack(
         endpoint_port=free_port(),
         api_port=free_port(),
         authorizer_port=free_port(),

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.documents import new_cnpj, new_cpf
 from devstack.identities import Cognito
 from devstack.processes import free_port
@@ -71,7 +71,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(),
         api_port=free_port(),
         authorizer_port=free_port(),

@@ -47,7 +47,7 @@ import boto3
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.deploy import deploy, verify
 from devstack.gateway import Gateway
 from devstack.identities import Cognito
@@ -122,7 +122,7 @@ def _state_of(pid: int) -> str:
 
 @dataclass
 class CrashableStack:
-    config: LocalStack
+    config: DevStack
     state_dir: Path
     ministack: Server
     aws: LocalAws
@@ -148,7 +148,7 @@ class CrashableStack:
 
 
 @contextmanager
-def crashable_stack(config: LocalStack, state_dir: Path) -> Iterator[CrashableStack]:
+def crashable_stack(config: DevStack, state_dir: Path) -> Iterator[CrashableStack]:
     with AuthorizerStub(port=config.authorizer_port) as authorizer:
         ministack = start_ministack(config, state_dir)
         gateway: Gateway | None = None
