@@ -60,6 +60,7 @@ PRICES: dict[str, Price] = {
 }
 READS = ("GetItem", "Query", "Scan", "BatchGetItem")
 PUBLISHES = ("Publish", "PublishBatch")
+# CloudWatch Logs counts each event's message plus 26 bytes (PutLogEvents' batch size rule).
 LOG_EVENT_OVERHEAD_BYTES = 26
 NOTIFY = "NotifyFunction"
 

@@ -37,6 +37,9 @@ from devstack.logs import REPORT
 from devstack.progress import Progress
 from devstack.template import create_table_request
 
+# 8 clients: enough concurrent requests to keep the machine's cores busy while each waits
+# on I/O, the same as the reliability suite's load; 480 transfers are 60 per client, a run
+# long enough that its start and end weigh little in the rate.
 CLIENTS = 8
 COUNT = 480
 # Each kind of run, the raw baseline included, this many times; the median counts.

@@ -22,7 +22,9 @@ from benchmarks.common import run_concurrently, wait_until
 from devstack.identities import Cognito
 from devstack.wallet_client import Http, NoAnswer, Reply, app_messages, deposit_request, registration
 
+# Setup (sign-ins, registrations, deposits) runs with as many clients as the timed runs.
 SETUP_CLIENTS = 8
+# Each payer's deposit: more than any benchmark sends, so no transfer is refused for funds.
 FUNDING = "1000000.00"
 
 
@@ -56,6 +58,7 @@ class WalletApi:
         self.aws_url = aws_url
         self.cognito = cognito
         # A server may close an idle kept-alive connection between runs: that is not a failure.
+        # 90 s: above any function's Timeout, so a slow answer under load is measured, not cut.
         self._http = Http(url, timeout_seconds=90, reconnect_when_stale=True)
         self._owed = owed or _Owed()
 

@@ -37,6 +37,8 @@ from devstack.progress import Progress
 PRICE_PER_MILLION_WRU_USD = PRICES["dynamodb_write_units"].usd * 1_000_000
 PRICE_PER_GB_MONTH_USD = PRICES["dynamodb_storage_gb_month"].usd
 KB = 1024
+# Every transfer writes the same items, so a few dozen give the per-transfer write units
+# exactly; more would only lengthen the stream read.
 TRANSFERS = 30
 # DynamoDB bills 100 bytes of overhead per stored item on top of its attributes.
 ITEM_STORAGE_OVERHEAD_BYTES = 100
@@ -129,7 +131,7 @@ class Streams:
             TableName=table,
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
-        wait_until(lambda: True if self._stream_arn(table) else None, 30)
+        wait_until(lambda: True if self._stream_arn(table) else None, 30)  # enabled in about a second
         return True
 
     def _stream_arn(self, table: str) -> str | None:
@@ -300,11 +302,13 @@ def run(
     def settled() -> dict[str, list[dict[str, Any]]] | None:
         # notify writes its COMPLETED record after the e-mail: wait until nothing new arrives.
         first = streams.since(marks)
-        time.sleep(1.5)
+        time.sleep(1.5)  # longer than the pipeline's steps take here: a quiet 1.5 s means done
         second = streams.since(marks)
         return second if sum(map(len, first.values())) == sum(map(len, second.values())) else None
 
-    records = wait_until(settled, 60, pause_seconds=0)
+    records = wait_until(
+        settled, 60, pause_seconds=0
+    )  # settled() pauses itself; a minute is a stuck pipeline
     ended_at = time.time()
     analysed = analyse(records, transfers)
     stored = _stored_bytes_per_transfer(records, transfers)

@@ -35,7 +35,7 @@ class LogFollower:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=5)  # one poll of the logs at most; Ctrl-C must not hang on it
 
     def _follow(self) -> None:
         while not self._stop.wait(1.0):

@@ -21,6 +21,7 @@ from tests.reliability.load import Movement
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.money import parse_amount
 
+# The largest page the statement route serves (MAX_PAGE_SIZE): the fewest requests per check.
 STATEMENT_PAGE = 100
 
 

@@ -30,6 +30,9 @@ from tests.reliability.aws import LocalAws
 from tests.reliability.client import Identities
 from tests.reliability.suite_sizes import FULL, SIZES
 
+# The template's 120 s grace and 180 s visibility timeout would make every recovery the
+# suite provokes wait minutes; a second's grace lets the sweeper finish what a crash left
+# as soon as it is invoked, and 5 s returns a message a dead worker held to the queue soon.
 SWEEPER_GRACE_SECONDS = 1
 VISIBILITY_TIMEOUT_SECONDS = 5
 

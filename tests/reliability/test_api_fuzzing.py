@@ -65,6 +65,7 @@ CONFORMANCE: tuple[CheckFunction, ...] = (
     response_schema_conformance,
     response_headers_conformance,
 )
+# Failing examples kept per check for the report: enough to see a pattern, short to read.
 _EXAMPLES_KEPT = 3
 
 

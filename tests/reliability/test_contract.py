@@ -38,10 +38,14 @@ from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
 from devstack.wallet_client import Http, deposit_request
 
+# A deploy and one schemathesis CLI run of EXAMPLES per operation, with a wide margin: ten
+# minutes is a hang, not a slow run.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+# Examples per operation: every operation meets each kind of bad input at least once, in a
+# run short enough for every ``make test``; the fixed seed makes it the same run each time.
 EXAMPLES = 25
 SEED = 20240601
 # How often a generated id or document is replaced by one that exists or is valid.

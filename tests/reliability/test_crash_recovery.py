@@ -72,6 +72,7 @@ from wallet.service.once_per_notification import DEDUPLICATION_WINDOW
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(SIZES.stack_test_timeout_seconds)]
 
+# R$ 1.000,00 a customer, in centavos: no planned transfer is refused for funds.
 INITIAL_DEPOSIT = 100_000
 # A notify worker that dies mid-send (the graceful stop kills it) leaves an INPROGRESS
 # idempotency record that expires with the invocation's timeout. A redelivery must come

@@ -42,11 +42,17 @@ from tests.reliability.suite_sizes import SIZES
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(SIZES.stack_test_timeout_seconds)]
 
+# A tenth of the authorizer's calls fail, and SES refuses the addresses of a tenth of the
+# customers: hundreds of faults in the full form, while most transfers still go through.
 AUTHORIZER_ERROR_RATE = 0.1
 SES_REFUSED_SHARE = 0.1
-INITIAL_DEPOSIT = 100_000  # R$ 1.000,00 each
+# R$ 1.000,00 each, in centavos: enough that some transfers commit and some are refused.
+INITIAL_DEPOSIT = 100_000
+# The sync opens an account within a second or two; a minute is a stuck pipeline.
 ACTIVATION_TIMEOUT_SECONDS = 60
+# A busy worker killed about three times a second: dozens of kills in a short run.
 KILL_INTERVAL_SECONDS = 0.3
+# Only workers this old are killed: past their start, so each kill lands mid-invocation.
 WARM_AFTER_SECONDS = 8.0
 
 
