@@ -32,7 +32,7 @@ from benchmarks import (
     write_cost,
 )
 from benchmarks.common import Result, run_concurrently
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
 from devstack import xray_daemon
 from devstack.config import ROOT, DevStack
 from devstack.deploy import sam
@@ -40,6 +40,7 @@ from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.progress import print_progress_to_stderr
 from devstack.stack import RunningStack, running_stack
+from devstack.wallet_client import Customer
 from devstack.xray_daemon import XRayCounter
 
 LATEST = ROOT / "benchmarks" / "latest.json"

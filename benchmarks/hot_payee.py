@@ -33,8 +33,9 @@ from benchmarks.throughput import (
     median_run,
     spread_pairs,
 )
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
 from devstack.progress import Progress
+from devstack.wallet_client import Customer
 
 # Alternating, so that a drift of the machine's speed (other work on it) weighs on both kinds.
 ORDER = ("spread", "hot", "hot", "spread", "spread", "hot")

@@ -31,8 +31,9 @@ from typing import Any
 from benchmarks.common import Result, aws_client, summary_ms
 from benchmarks.template import document
 from benchmarks.throughput import function_durations_ms
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
 from devstack.progress import Progress
+from devstack.wallet_client import Customer
 
 # 210 transfers in 3 paced runs of 70 (14 s each at RATE_PER_S): enough samples for a p95,
 # and three runs show how much one run drifts from the next.

@@ -38,11 +38,11 @@ from typing import Any
 from benchmarks.common import Result, aws_client, summary_ms
 from benchmarks.template import LAYER_TYPE, built, function_environment, layer_python_dir, logical_ids
 from benchmarks.throughput import RawLedger, function_durations_ms
-from benchmarks.wallet_api import Customer, WalletApi, gateway_claims
+from benchmarks.wallet_api import WalletApi, gateway_claims
 from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import ROOT, DevStack
 from devstack.progress import Progress
-from devstack.wallet_client import Http
+from devstack.wallet_client import Customer, Http
 
 # One client, one request at a time: 40 per layer give stable p50s in seconds per layer;
 # the first 5 of the in-process handler (imports, first connections) are not timed.

@@ -32,10 +32,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from benchmarks.common import Pool, Result, aws_client, run_concurrently, summary_ms
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
 from devstack.logs import REPORT
 from devstack.progress import Progress
 from devstack.template import create_table_request
+from devstack.wallet_client import Customer
 
 # 8 clients: enough concurrent requests to keep the machine's cores busy while each waits
 # on I/O, the same as the reliability suite's load; 480 transfers are 60 per client, a run

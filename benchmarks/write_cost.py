@@ -30,8 +30,9 @@ from typing import Any
 from benchmarks.common import Result, aws_client, wait_until
 from benchmarks.cost import PRICES
 from benchmarks.template import document
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
 from devstack.progress import Progress
+from devstack.wallet_client import Customer
 
 # The prices, with the date they were read, are cost's one table.
 PRICE_PER_MILLION_WRU_USD = PRICES["dynamodb_write_units"].usd * 1_000_000

@@ -11,7 +11,6 @@ rail's access token. Sign-ins happen before any timed loop.
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -26,8 +25,9 @@ from devstack.deploy import outputs
 from devstack.gateway import Gateway
 from devstack.identities import Cognito
 from devstack.processes import free_port
+from devstack.ses_inbox import ses_messages
 from devstack.stack import running_stack
-from devstack.wallet_client import Http, Reply, deposit_request, scan, ses_messages
+from devstack.wallet_client import Http, Reply, deposit_request, new_person, scan
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,8 +81,7 @@ class Api:
 
     def person(self) -> Person:
         """A new verified user of the stack's pool, signed in (the administrator creates it)."""
-        email = f"{uuid.uuid4().hex[:12]}@example.com"
-        return Person(email, self.cognito.admin_customer_token(email))
+        return Person(*new_person(self.cognito, "e2e"))
 
     @cached_property
     def rail_token(self) -> str:

@@ -28,9 +28,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from devstack.identities import Cognito, new_password
-from devstack.wallet_client import Reply, registration
+from devstack.wallet_client import Customer, Reply, registration
 from tests.e2e.conftest import Api, Person, eventually
-from tests.e2e.test_api_over_http import Customer
 from tests.e2e.test_money_flow import active_customer, statement
 
 Role = Literal["newcomer", "ana", "rail"]

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from devstack.config import DevStack
-from devstack.identities import VERIFICATION_MESSAGE
+from devstack.ses_inbox import VERIFICATION_MESSAGE
 from devstack.tokens import DEFAULT_PASSWORD, main
 from devstack.wallet_client import registration
 from tests.e2e.conftest import Api

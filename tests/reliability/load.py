@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from devstack.wallet_client import Http, NoAnswer, Reply
-from tests.reliability.client import Customer, Identities
+from devstack.wallet_client import Customer, Http, NoAnswer, Reply
+from tests.reliability.client import Identities
 from wallet.domain.ledger import TransactionKind, transaction_id_for
 from wallet.domain.money import format_amount
 

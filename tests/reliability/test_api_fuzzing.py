@@ -39,9 +39,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devstack.documents import new_cpf
-from devstack.wallet_client import Http, bearer
+from devstack.wallet_client import Http, bearer, wait_until_active
 from tests.reliability import figures
-from tests.reliability.client import Identities, register, wait_until_active
+from tests.reliability.client import Identities, register
 from tests.reliability.conftest import Deployed
 from tests.reliability.suite_sizes import SIZES
 

@@ -54,12 +54,12 @@ from devstack.identities import Cognito
 from devstack.processes import Server
 from devstack.stack import start_ministack
 from devstack.template import resources
-from devstack.wallet_client import Http
+from devstack.wallet_client import Customer, Http, wait_until_active
 from tests.conftest import Tables
 from tests.reliability import figures
 from tests.reliability.aws import Email, LocalAws, wait_for
 from tests.reliability.checks import assert_statements_hold_each_committed_transaction_once
-from tests.reliability.client import Customer, Identities, register_customers, wait_until_active
+from tests.reliability.client import Identities, register_customers
 from tests.reliability.conftest import new_config, tune_for_tests
 from tests.reliability.crashes import stat_fields
 from tests.reliability.figures import Stopwatch

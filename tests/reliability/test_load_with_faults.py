@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.wallet_client import Http
+from devstack.wallet_client import Customer, Http, wait_until_active
 from tests.reliability import figures
 from tests.reliability.aws import LocalAws, wait_for
 from tests.reliability.checks import (
@@ -33,7 +33,7 @@ from tests.reliability.checks import (
     assert_statements_hold_each_committed_transaction_once,
     expected_emails,
 )
-from tests.reliability.client import Customer, Identities, register_customers, wait_until_active
+from tests.reliability.client import Identities, register_customers
 from tests.reliability.conftest import Deployed
 from tests.reliability.crashes import WorkerKiller, workers_of
 from tests.reliability.figures import Stopwatch

@@ -7,11 +7,10 @@ DynamoDB Local (AWS's own engine) are separate processes; nothing here emulates 
 import shutil
 from pathlib import Path
 
-from devstack.config import DevStack
+from devstack.config import ROOT, DevStack
 from devstack.processes import Server, answers, free_port
 from devstack.stack import start_ministack as start_ministack_on
 
-ROOT = Path(__file__).resolve().parents[2]
 DYNAMODB_LOCAL = ROOT / ".cache" / "dynamodb-local"
 LOGS = ROOT / ".local" / "test-logs"
 
