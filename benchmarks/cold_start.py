@@ -39,17 +39,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Result
-from benchmarks.template import (
-    FUNCTION_TYPE,
-    LAYER_TYPE,
-    built,
-    function_environment,
-    handler_of,
-    layer_python_dir,
-    logical_ids,
-)
+from benchmarks.template import built, function_environment, handler_of, layer_python_dir
 from devstack.lambda_runtime import runtime_packages
 from devstack.progress import Progress
+from devstack.template import FUNCTION_TYPE, LAYER_TYPE, logical_ids
 
 BASELINE = "boto3"
 # No site-packages (-S): the child's sys.path is the standard library and what it is given.

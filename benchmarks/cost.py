@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import Result, aws_client
-from benchmarks.template import FUNCTION_TYPE, document, logical_ids
 from benchmarks.wallet_api import WalletApi
 from devstack.logs import REPORT
 from devstack.progress import Progress
+from devstack.template import FUNCTION_TYPE, logical_ids, template_document
 from devstack.xray_daemon import XRayCounter
 
 # No pricing page was read for this: the list prices as this table's writer knew them in 2025.
@@ -86,7 +86,7 @@ def deployed_functions(endpoint: str, stack_name: str) -> dict[str, str]:
 
 
 def memory_mb(logical_id: str) -> int:
-    template = document()
+    template = template_document()
     default = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
     return int(template["Resources"][logical_id]["Properties"].get("MemorySize", default))
 

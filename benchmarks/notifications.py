@@ -29,10 +29,10 @@ from datetime import datetime
 from typing import Any
 
 from benchmarks.common import Result, aws_client, summary_ms
-from benchmarks.template import document
 from benchmarks.throughput import function_durations_ms
 from benchmarks.wallet_api import WalletApi
 from devstack.progress import Progress
+from devstack.template import template_document
 from devstack.wallet_client import Customer
 
 # 210 transfers in 3 paced runs of 70 (14 s each at RATE_PER_S): enough samples for a p95,
@@ -108,7 +108,7 @@ def _stages(
 
 def _mappings() -> dict[str, dict[str, Any]]:
     """``Function.Event`` -> the properties of each of the pipeline's event source mappings."""
-    resources = document()["Resources"]
+    resources = template_document()["Resources"]
     return {
         f"{function}.{name}": event.get("Properties", {})
         for function in PIPELINE_FUNCTIONS

@@ -12,8 +12,9 @@ from importlib import metadata
 from pathlib import Path
 
 from benchmarks.common import Result
-from benchmarks.template import FUNCTION_TYPE, LAYER_TYPE, built, logical_ids
+from benchmarks.template import built
 from devstack.progress import Progress
+from devstack.template import FUNCTION_TYPE, LAYER_TYPE, logical_ids
 
 MB = 1024 * 1024
 # What the python3.13 Lambda runtime already has: boto3 and what it brings.

@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import Result, aws_client, summary_ms
-from benchmarks.template import LAYER_TYPE, built, function_environment, layer_python_dir, logical_ids
+from benchmarks.template import built, function_environment, layer_python_dir
 from benchmarks.throughput import RawLedger, function_durations_ms
 from benchmarks.wallet_api import WalletApi, gateway_claims
 from devstack.authorizer_stub import AuthorizerStub
 from devstack.config import ROOT, DevStack
 from devstack.progress import Progress
+from devstack.template import LAYER_TYPE, logical_ids
 from devstack.wallet_client import Customer, Http
 
 # One client, one request at a time: 40 per layer give stable p50s in seconds per layer;

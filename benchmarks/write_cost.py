@@ -29,9 +29,9 @@ from typing import Any
 
 from benchmarks.common import Result, aws_client, wait_until
 from benchmarks.cost import PRICES
-from benchmarks.template import document
 from benchmarks.wallet_api import WalletApi
 from devstack.progress import Progress
+from devstack.template import template_document
 from devstack.wallet_client import Customer
 
 # The prices, with the date they were read, are cost's one table.
@@ -185,7 +185,7 @@ class Streams:
 
 
 def _index_keys(logical_id: str) -> list[tuple[str, list[str]]]:
-    properties = document()["Resources"][logical_id]["Properties"]
+    properties = template_document()["Resources"][logical_id]["Properties"]
     return [
         (index["IndexName"], [key["AttributeName"] for key in index["KeySchema"]])
         for index in properties.get("GlobalSecondaryIndexes", [])

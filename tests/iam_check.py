@@ -40,7 +40,7 @@ from devstack.deploy import sam
 from devstack.processes import free_port
 from devstack.progress import print_progress_to_stderr
 from devstack.stack import RunningStack, running_stack
-from devstack.template import template_document
+from devstack.template import FUNCTION_TYPE, template_document
 from tests.e2e import test_least_privilege
 
 TESTS = "tests/e2e/test_least_privilege.py"
@@ -74,7 +74,7 @@ def removals(template: dict[str, Any]) -> list[Removal]:
     resources: dict[str, Any] = template["Resources"]
     found: list[Removal] = []
     for function, resource in resources.items():
-        if resource["Type"] != "AWS::Serverless::Function":
+        if resource["Type"] != FUNCTION_TYPE:
             continue
         properties = resource["Properties"]
         if "Role" in properties:  # !GetAtt <Role>.Arn: an explicit role of the template

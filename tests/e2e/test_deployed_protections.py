@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack.template import resources
+from devstack.template import FUNCTION_TYPE, logical_ids, resources
 from tests.e2e.conftest import Api
 
 
@@ -165,9 +165,7 @@ def test_the_email_bus_key_rotates_and_only_the_publishers_may_use_it(api: Api) 
     assert granted == {"SyncFunctionRole", "SweeperFunctionRole"}
 
 
-FUNCTIONS = tuple(
-    name for name, resource in resources().items() if resource["Type"] == "AWS::Serverless::Function"
-)
+FUNCTIONS = tuple(logical_ids(FUNCTION_TYPE))
 
 
 def test_the_pipeline_functions_run_on_the_concurrency_they_reserve(api: Api) -> None:

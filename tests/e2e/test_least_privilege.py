@@ -24,7 +24,7 @@ import pytest
 from devstack import wallet_client
 from devstack.config import ROOT
 from devstack.documents import new_cpf
-from devstack.template import resources
+from devstack.template import FUNCTION_TYPE, logical_ids
 from devstack.wallet_client import Customer, Reply, bearer, new_person, scan, wait_until_active
 from tests.e2e.conftest import Api, eventually
 from tests.reliability.aws import LocalAws
@@ -33,9 +33,7 @@ DENIAL = re.compile(r"AccessDenied|is not authorized to perform")
 SQS_EVENT = ROOT / "events" / "notify_sqs.json"
 # The sync opens an account within a second or two; as long as ``eventually`` waits.
 ACTIVATION_SECONDS = 30
-FUNCTIONS = tuple(
-    name for name, resource in resources().items() if resource["Type"] == "AWS::Serverless::Function"
-)
+FUNCTIONS = tuple(logical_ids(FUNCTION_TYPE))
 
 
 def exercises(*functions: str) -> pytest.MarkDecorator:
