@@ -114,7 +114,9 @@ class Api:
 
 
 def eventually[T](probe: Callable[[], T | None], timeout_seconds: float = 30) -> T:
-    """Poll until ``probe`` returns something: the pipeline is asynchronous by design."""
+    """Poll until ``probe`` returns something: the pipeline is asynchronous by design. It
+    finishes a step in a second or two here; 30 s is a stuck pipeline, not a slow one, and
+    a fifth of a second between polls keeps the API and SES capture lightly loaded."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         result = probe()

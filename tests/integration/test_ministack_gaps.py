@@ -78,6 +78,10 @@ def _physical_ids(cloudformation: Any, stack: str) -> dict[str, str]:
 
 
 def _drain(sqs: Any, queue_url: str, until: int, timeout_seconds: float = 60) -> list[str]:
+    """The bodies of up to ``until`` messages, deleted as read. A delivery takes seconds here;
+    a minute only covers a busy machine.
+    A shorter timeout is a wait for what must NOT arrive: long enough for a delivery to have
+    happened had it been allowed."""
     bodies: list[str] = []
     deadline = time.monotonic() + timeout_seconds
     while len(bodies) < until and time.monotonic() < deadline:
@@ -134,6 +138,7 @@ def test_a_reported_stream_failure_is_retried_then_sent_to_the_on_failure_destin
         dynamodb.put_item(TableName=table["TableName"], Item={"pk": {"S": key}})
     on_failure = _drain(sqs, failures, until=1)
     dynamodb.put_item(TableName=table["TableName"], Item={"pk": {"S": "after"}})
+    # Nothing stops at 100 deliveries: 15 s for every retry (MaximumRetryAttempts 2) to arrive.
     deliveries = Counter(_drain(sqs, seen, until=100, timeout_seconds=15))
 
     assert len(on_failure) == 1
@@ -153,7 +158,7 @@ if (FLAGS / "broken").exists():
 def handler(event, context):
     if event.get("hold"):
         (FLAGS / "holding").touch()
-        deadline = time.time() + 25
+        deadline = time.time() + 25  # released by the test within seconds; 25 s is a test gone wrong
         while not (FLAGS / "release").exists() and time.time() < deadline:
             time.sleep(0.05)
     return {"served": True}
@@ -163,7 +168,7 @@ def handler(event, context):
 def _wait_for(path: Path, timeout_seconds: float = 60) -> None:
     deadline = time.monotonic() + timeout_seconds
     while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.05)  # a flag file: cheap to look for, and the test waits on it
     assert path.exists(), f"{path} never appeared"
 
 
