@@ -34,13 +34,15 @@ from benchmarks import (
     write_cost,
 )
 from benchmarks.common import Result, run_concurrently
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
 from devstack import xray_daemon
-from devstack.config import ROOT, LocalStack
+from devstack.config import ROOT, DevStack
 from devstack.deploy import sam
 from devstack.identities import Cognito
 from devstack.processes import free_port
+from devstack.progress import print_progress_to_stderr
 from devstack.stack import RunningStack, running_stack
+from devstack.wallet_client import Customer
 from devstack.xray_daemon import XRayCounter
 
 LATEST = ROOT / "benchmarks" / "latest.json"
@@ -66,26 +68,22 @@ def figures_on_stdout() -> Iterator[IO[str]]:
         figures.close()
 
 
-def say(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
-
-
 class Population:
     """The customers every API benchmark draws from, signed in, registered and funded over the
     API before anything is timed."""
 
     def __init__(self, api: WalletApi, payers: int, payees: int) -> None:
-        say(
+        print_progress_to_stderr(
             f"registering {payers} payers, {payees} payees and a merchant (pending until the sync opens them)"
         )
         self.payers: list[Customer] = api.register_many(payers)
         self.payees: list[Customer] = api.register_many(payees)
         (self.merchant,) = api.register_many(1, "merchant")
-        say("funding the payers (deposits)")
+        print_progress_to_stderr("funding the payers (deposits)")
         api.fund(self.payers)
 
 
-def local_cognito(config: LocalStack, outputs: dict[str, str]) -> Cognito:
+def local_cognito(config: DevStack, outputs: dict[str, str]) -> Cognito:
     """The stack's user pool; its boto3 clients take ministack's credentials and region from this
     process's environment (endpoints stay explicit)."""
     environment = config.aws_environment()
@@ -95,7 +93,9 @@ def local_cognito(config: LocalStack, outputs: dict[str, str]) -> Cognito:
 
 def warm_up(api: WalletApi, pool: Population, count: int) -> None:
     """Start as many send_money workers as there are clients, and the pipeline's, before timing."""
-    say(f"warming up: {count} transfers from {throughput.CLIENTS} clients, then the pipeline catches up")
+    print_progress_to_stderr(
+        f"warming up: {count} transfers from {throughput.CLIENTS} clients, then the pipeline catches up"
+    )
     pairs = throughput.spread_pairs(pool.payers, pool.payees, count)
     run_concurrently(pairs, throughput.CLIENTS, lambda pair: api.transfer(*pair))
     api.drain()
@@ -132,14 +132,14 @@ def main(argv: list[str] | None = None) -> None:
     target = QUICK if quick else LATEST
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    say(f"wrote {target.relative_to(ROOT)}")
+    print_progress_to_stderr(f"wrote {target.relative_to(ROOT)}")
     if not quick:
         render_docs(document)
 
 
 def render_docs(document: dict[str, Any]) -> None:
     DOCS.write_text(report.render(document, reliability_report.load()))
-    say(f"wrote {DOCS.relative_to(ROOT)}")
+    print_progress_to_stderr(f"wrote {DOCS.relative_to(ROOT)}")
 
 
 def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, Result], dict[str, Any]]:
@@ -155,7 +155,7 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
     # Unthrottled: 8 clients measure what the stack serves, above the routes' limits on purpose.
     # ministack's SES has no sending quota: notify runs as many batches as the sync may, so
     # pipeline_vs_api is the code's capacity rather than the default quota's (14 e-mails/s).
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(),
         api_port=free_port(),
         authorizer_port=free_port(),
@@ -169,15 +169,17 @@ def run_all(quick: bool, emit: Callable[[str, float], None]) -> tuple[dict[str, 
         os.environ[xray_daemon.ADDRESS_VARIABLE] = xray.address
         os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)  # as deployed: the template traces
         build_dir = Path(scratch) / "build"
-        say(f"sam build into a folder of this run's own ({build_dir})")
+        print_progress_to_stderr(f"sam build into a folder of this run's own ({build_dir})")
         sam(config, "build", "--config-env", "local", "--build-dir", str(build_dir))
-        say("package size")
-        record("package_size", package_size.run(build_dir, say))
-        say("cold start")
+        print_progress_to_stderr("package size")
+        record("package_size", package_size.run(build_dir, print_progress_to_stderr))
+        print_progress_to_stderr("cold start")
         repeats = (3, 2) if quick else (7, 5)
-        record("cold_start", cold_start.run(build_dir, say, *repeats))
-        say("starting the local stack (ministack on free ports, the app deployed with SAM)")
-        with running_stack(config, None, say) as stack:
+        record("cold_start", cold_start.run(build_dir, print_progress_to_stderr, *repeats))
+        print_progress_to_stderr(
+            "starting the local stack (ministack on free ports, the app deployed with SAM)"
+        )
+        with running_stack(config, None, print_progress_to_stderr) as stack:
             api = WalletApi(stack.api_url, config.endpoint, local_cognito(config, stack.outputs))
             try:
                 run_on_stack(api, stack, build_dir, xray, scale=scale, record=record)
@@ -198,13 +200,20 @@ def run_on_stack(
     config, outputs = stack.config, stack.outputs
     direct_url = f"{config.endpoint}/_aws/execute-api/{outputs['ApiId']}"
     pool = Population(api, payers=24, payees=48)
-    say("the first burst: send_money's first transfers, 8 clients at once")
+    print_progress_to_stderr("the first burst: send_money's first transfers, 8 clients at once")
     record(
         "first_burst",
-        first_burst.run(api, config.endpoint, outputs, payers=pool.payers, payees=pool.payees, say=say),
+        first_burst.run(
+            api,
+            config.endpoint,
+            outputs,
+            payers=pool.payers,
+            payees=pool.payees,
+            progress=print_progress_to_stderr,
+        ),
     )
     warm_up(api, pool, count=int(96 * scale) or 16)
-    say("notification latency")
+    print_progress_to_stderr("notification latency")
     record(
         "notifications",
         notifications.run(
@@ -213,22 +222,24 @@ def run_on_stack(
             outputs,
             payers=pool.payers,
             payees=pool.payees,
-            say=say,
+            progress=print_progress_to_stderr,
             count=int(notifications.COUNT * scale),
         ),
     )
-    say("write cost")
+    print_progress_to_stderr("write cost")
     written = write_cost.run(
         api,
         config.endpoint,
         outputs,
         payers=pool.payers,
         payees=pool.payees,
-        say=say,
+        progress=print_progress_to_stderr,
         transfers=int(write_cost.TRANSFERS * scale) or 5,
     )
     record("write_cost", written)
-    say("cost per million transfers, from what the write cost benchmark's transfers used")
+    print_progress_to_stderr(
+        "cost per million transfers, from what the write cost benchmark's transfers used"
+    )
     window = written.raw["window"]
     record(
         "cost",
@@ -239,10 +250,10 @@ def run_on_stack(
             xray,
             cost.Window(written.raw["transfers"], window["started_at"], window["ended_at"]),
             wru_per_transfer=written.figures["wru_per_transfer"],
-            say=say,
+            progress=print_progress_to_stderr,
         ),
     )
-    say("where one transfer's time goes")
+    print_progress_to_stderr("where one transfer's time goes")
     record(
         "request_path",
         request_path.run(
@@ -254,10 +265,10 @@ def run_on_stack(
             payer=pool.payers[0],
             payee=pool.payees[0],
             authorizer=stack.authorizer,
-            say=say,
+            progress=print_progress_to_stderr,
         ),
     )
-    say("throughput: API against raw TransactWriteItems")
+    print_progress_to_stderr("throughput: API against raw TransactWriteItems")
     record(
         "throughput",
         throughput.run(
@@ -267,12 +278,14 @@ def run_on_stack(
             outputs,
             payers=pool.payers,
             payees=pool.payees,
-            say=say,
+            progress=print_progress_to_stderr,
             count=int(throughput.COUNT * scale),
             notify_concurrency=config.notify_concurrency,
         ),
     )
-    say("each half alone: the API with the sync paused, then the pipeline draining its backlog")
+    print_progress_to_stderr(
+        "each half alone: the API with the sync paused, then the pipeline draining its backlog"
+    )
     record(
         "pipeline_alone",
         pipeline_alone.run(
@@ -281,11 +294,11 @@ def run_on_stack(
             outputs,
             payers=pool.payers,
             payees=pool.payees,
-            say=say,
+            progress=print_progress_to_stderr,
             count=int(pipeline_alone.COUNT * scale),
         ),
     )
-    say("hot payee against spread payees")
+    print_progress_to_stderr("hot payee against spread payees")
     record(
         "hot_payee",
         hot_payee.run(
@@ -294,7 +307,7 @@ def run_on_stack(
             payers=pool.payers,
             payees=pool.payees,
             merchant=pool.merchant,
-            say=say,
+            progress=print_progress_to_stderr,
             count=int(throughput.COUNT * scale),
         ),
     )

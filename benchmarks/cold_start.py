@@ -38,17 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Result, Say
-from benchmarks.template import (
-    FUNCTION_TYPE,
-    LAYER_TYPE,
-    built,
-    function_environment,
-    handler_of,
-    layer_python_dir,
-    logical_ids,
-)
+from benchmarks.common import Result
+from benchmarks.template import built, function_environment, handler_of, layer_python_dir
 from devstack.lambda_runtime import runtime_packages
+from devstack.progress import Progress
+from devstack.template import FUNCTION_TYPE, LAYER_TYPE, logical_ids
 
 BASELINE = "boto3"
 # No site-packages (-S): the child's sys.path is the standard library and what it is given.
@@ -194,14 +188,14 @@ def _interpreter_only_ms(cwd: str, repeats: int) -> float:
     return round(statistics.median(times) * 1000, 1)
 
 
-def run(build_dir: Path, say: Say, repeats: int = 7, precompiled_repeats: int = 5) -> Result:
+def run(build_dir: Path, progress: Progress, repeats: int = 7, precompiled_repeats: int = 5) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
         found = targets(build_dir, runtime_packages(Path(scratch) / "runtime"))
         cwd = str(Path(scratch) / "cwd")
         Path(cwd).mkdir()
-        say(f"  as shipped (read-only, like /opt and /var/task): {repeats} fresh processes per target")
+        progress(f"  as shipped (read-only, like /opt and /var/task): {repeats} fresh processes per target")
         shipped = _measure(found, {"PYTHONDONTWRITEBYTECODE": "1"}, repeats, warm_up=False, cwd=cwd)
-        say(f"  precompiled (warm PYTHONPYCACHEPREFIX): {precompiled_repeats} per target")
+        progress(f"  precompiled (warm PYTHONPYCACHEPREFIX): {precompiled_repeats} per target")
         prefix = {"PYTHONPYCACHEPREFIX": str(Path(scratch) / "pycache")}
         precompiled = _measure(found, prefix, precompiled_repeats, warm_up=True, cwd=cwd)
         interpreter_ms = _interpreter_only_ms(cwd, repeats)
@@ -213,7 +207,7 @@ def run(build_dir: Path, say: Say, repeats: int = 7, precompiled_repeats: int = 
     result.figures["cold_start_vs_boto3"] = shipped[worst]["vs_boto3"]
     for name in functions:
         result.figures[f"cold_start_vs_boto3.{name}"] = shipped[name]["vs_boto3"]
-        say(
+        progress(
             f"  {name}: {shipped[name]['cpu_ms_median']:.0f} ms CPU as shipped, "
             f"{precompiled[name]['cpu_ms_median']:.0f} ms precompiled, {shipped[name]['max_rss_mb']} MB RSS"
         )

@@ -13,9 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from devstack.config import LocalStack
-
-Say = Callable[[str], None]
+from devstack.config import DevStack
 
 
 @dataclass
@@ -58,7 +56,7 @@ def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
 
 def aws_client(service: str, endpoint: str, pool: int = 10, attempts: int = 3) -> Any:
     """A boto3 client of the local AWS (ministack), never of an AWS account."""
-    environment = LocalStack().aws_environment()
+    environment = DevStack().aws_environment()
     session = boto3.session.Session(
         aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],

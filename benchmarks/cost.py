@@ -26,10 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import Result, Say, aws_client
-from benchmarks.template import FUNCTION_TYPE, document, logical_ids
+from benchmarks.common import Result, aws_client
 from benchmarks.wallet_api import WalletApi
 from devstack.logs import REPORT
+from devstack.progress import Progress
+from devstack.template import FUNCTION_TYPE, logical_ids, template_document
 from devstack.xray_daemon import XRayCounter
 
 # No pricing page was read for this: the list prices as this table's writer knew them in 2025.
@@ -59,6 +60,7 @@ PRICES: dict[str, Price] = {
 }
 READS = ("GetItem", "Query", "Scan", "BatchGetItem")
 PUBLISHES = ("Publish", "PublishBatch")
+# CloudWatch Logs counts each event's message plus 26 bytes (PutLogEvents' batch size rule).
 LOG_EVENT_OVERHEAD_BYTES = 26
 NOTIFY = "NotifyFunction"
 
@@ -84,7 +86,7 @@ def deployed_functions(endpoint: str, stack_name: str) -> dict[str, str]:
 
 
 def memory_mb(logical_id: str) -> int:
-    template = document()
+    template = template_document()
     default = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
     return int(template["Resources"][logical_id]["Properties"].get("MemorySize", default))
 
@@ -177,7 +179,7 @@ def run(
     window: Window,
     *,
     wru_per_transfer: float,
-    say: Say,
+    progress: Progress,
 ) -> Result:
     logs = aws_client("logs", endpoint)
     functions = deployed_functions(endpoint, stack_name)
@@ -210,5 +212,5 @@ def run(
         "prices": {name: {"usd": price.usd, "per": price.per} for name, price in PRICES.items()},
         "prices_as_of": PRICES_AS_OF,
     }
-    say(f"  ${result.figures['usd_per_million_transfers']} per million transfers: {usd}")
+    progress(f"  ${result.figures['usd_per_million_transfers']} per million transfers: {usd}")
     return result

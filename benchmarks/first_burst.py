@@ -12,9 +12,11 @@ Beside it: every call's time and status, and send_money's own REPORT durations i
 import time
 from collections.abc import Sequence
 
-from benchmarks.common import Result, Say, run_concurrently
+from benchmarks.common import Result, run_concurrently
 from benchmarks.throughput import CLIENTS, function_durations_ms, spread_pairs
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
+from devstack.progress import Progress
+from devstack.wallet_client import Customer
 
 
 def run(
@@ -24,7 +26,7 @@ def run(
     *,
     payers: Sequence[Customer],
     payees: Sequence[Customer],
-    say: Say,
+    progress: Progress,
 ) -> Result:
     pairs = spread_pairs(payers, payees, CLIENTS)
     started_at = time.time()
@@ -32,7 +34,7 @@ def run(
     ended_at = time.time()
     milliseconds = sorted(round(reply.seconds * 1000, 1) for reply in burst.results)
     statuses = sorted(reply.status for reply in burst.results)
-    say(f"  {CLIENTS} first transfers at once: {milliseconds} ms, statuses {statuses}")
+    progress(f"  {CLIENTS} first transfers at once: {milliseconds} ms, statuses {statuses}")
     result = Result()
     result.figures["first_burst_max_ms"] = max(milliseconds)
     result.raw = {

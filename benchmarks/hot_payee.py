@@ -22,7 +22,7 @@ cold one does.
 import random
 from collections.abc import Sequence
 
-from benchmarks.common import Result, Say
+from benchmarks.common import Result
 from benchmarks.throughput import (
     CLIENTS,
     COUNT,
@@ -33,7 +33,9 @@ from benchmarks.throughput import (
     median_run,
     spread_pairs,
 )
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
+from devstack.progress import Progress
+from devstack.wallet_client import Customer
 
 # Alternating, so that a drift of the machine's speed (other work on it) weighs on both kinds.
 ORDER = ("spread", "hot", "hot", "spread", "spread", "hot")
@@ -46,14 +48,14 @@ def run(
     payers: Sequence[Customer],
     payees: Sequence[Customer],
     merchant: Customer,
-    say: Say,
+    progress: Progress,
     count: int = COUNT,
 ) -> Result:
     each = count // (len(ORDER) // 2)
     spread_runs: list[Measured] = []
     hot_runs: list[Measured] = []
     for kind in ORDER:
-        say(f"  {kind}: {each} transfers from {CLIENTS} clients")
+        progress(f"  {kind}: {each} transfers from {CLIENTS} clients")
         if kind == "spread":
             spread_runs.append(api_transfers(api, spread_pairs(payers, payees, each)))
         else:
@@ -91,7 +93,7 @@ def run(
         "raw_spread_runs_per_s": [round(r.per_second, 1) for r in raw_spread],
         "raw_hot_runs_per_s": [round(r.per_second, 1) for r in raw_hot],
     }
-    say(
+    progress(
         f"  API hot {hot.per_second:.1f}/s vs spread {spread.per_second:.1f}/s; "
         f"raw hot {raw_hot_median.per_second:.1f}/s vs spread {raw_spread_median.per_second:.1f}/s"
     )

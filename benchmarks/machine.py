@@ -40,7 +40,7 @@ def _git(*arguments: str) -> str:
             capture_output=True,
             text=True,
             check=False,
-            timeout=10,
+            timeout=10,  # a local git answers in milliseconds; a hung one must not stop the run
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""

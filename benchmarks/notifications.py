@@ -28,11 +28,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from benchmarks.common import Result, Say, aws_client, summary_ms
-from benchmarks.template import document
+from benchmarks.common import Result, aws_client, summary_ms
 from benchmarks.throughput import function_durations_ms
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
+from devstack.progress import Progress
+from devstack.template import template_document
+from devstack.wallet_client import Customer
 
+# 210 transfers in 3 paced runs of 70 (14 s each at RATE_PER_S): enough samples for a p95,
+# and three runs show how much one run drifts from the next.
 COUNT = 210
 REPEATS = 3
 # Offered load, transfers per second, paced: meant to be below what the pipeline completes.
@@ -104,7 +108,7 @@ def _stages(
 
 def _mappings() -> dict[str, dict[str, Any]]:
     """``Function.Event`` -> the properties of each of the pipeline's event source mappings."""
-    resources = document()["Resources"]
+    resources = template_document()["Resources"]
     return {
         f"{function}.{name}": event.get("Properties", {})
         for function in PIPELINE_FUNCTIONS
@@ -189,7 +193,7 @@ def run(
     *,
     payers: Sequence[Customer],
     payees: Sequence[Customer],
-    say: Say,
+    progress: Progress,
     count: int = COUNT,
 ) -> Result:
     each = count // REPEATS
@@ -197,7 +201,7 @@ def run(
     latencies: list[list[float]] = []
     for repeat in range(REPEATS):
         api.drain()
-        say(f"  run {repeat + 1} of {REPEATS}: {each} transfers, one client, paced at {RATE_PER_S}/s")
+        progress(f"  run {repeat + 1} of {REPEATS}: {each} transfers, one client, paced at {RATE_PER_S}/s")
         paced = _paced(api, payers, payees, each, offset=repeat * each)
         api.drain()
         runs.append(paced)
@@ -205,7 +209,7 @@ def run(
     sent = [one for paced in runs for one in paced.sent]
     found = sum(map(len, latencies))
     if found < len(sent):
-        say(f"  warning: {len(sent) - found} payee e-mails not found")
+        progress(f"  warning: {len(sent) - found} payee e-mails not found")
     entries = _entries(endpoint, outputs["CustomersTableName"], {one.payee.id for one in sent})
     durations = function_durations_ms(
         endpoint, outputs["SendMoneyFunctionName"], runs[0].started_at, runs[-1].ended_at
@@ -237,7 +241,7 @@ def run(
         "send_money_duration_ms": summary_ms([d / 1000 for d in durations]) if durations else {},
         "stages": _stages(sent, _payee_emails(api, runs[0].started_at), entries),
     }
-    say(
+    progress(
         f"  201 -> payee's e-mail at {RATE_PER_S}/s: p50 {result.figures['notification_p50_ms']} ms, "
         f"p95 {result.figures['notification_p95_ms']} ms (medians of {REPEATS} runs)"
     )

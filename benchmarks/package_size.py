@@ -11,8 +11,10 @@ import zipfile
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.common import Result, Say
-from benchmarks.template import FUNCTION_TYPE, LAYER_TYPE, built, logical_ids
+from benchmarks.common import Result
+from benchmarks.template import built
+from devstack.progress import Progress
+from devstack.template import FUNCTION_TYPE, LAYER_TYPE, logical_ids
 
 MB = 1024 * 1024
 # What the python3.13 Lambda runtime already has: boto3 and what it brings.
@@ -63,7 +65,7 @@ def _dist_versions(folder: Path, distribution: str) -> list[str]:
     return sorted(path.name.removesuffix(".dist-info").split("-", 1)[1] for path in found)
 
 
-def run(build_dir: Path, say: Say) -> Result:
+def run(build_dir: Path, progress: Progress) -> Result:
     result = Result()
     sizes: dict[str, dict[str, float]] = {}
     for logical_id in [*logical_ids(FUNCTION_TYPE), *logical_ids(LAYER_TYPE)]:
@@ -83,7 +85,7 @@ def run(build_dir: Path, say: Say) -> Result:
             "pyc_mb": round(sum(path.stat().st_size for path in files if path.suffix == ".pyc") / MB, 3),
         }
         result.figures[f"package_mb.{logical_id}"] = round(unzipped / MB, 4)
-        say(f"  {logical_id}: {unzipped / MB:.3f} MB unzipped, {zipped / MB:.3f} MB zipped")
+        progress(f"  {logical_id}: {unzipped / MB:.3f} MB unzipped, {zipped / MB:.3f} MB zipped")
     layers = logical_ids(LAYER_TYPE)
     result.raw = {
         "sizes": sizes,

@@ -21,10 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import Result, Say, aws_client
+from benchmarks.common import Result, aws_client
 from benchmarks.machine import cpu_seconds
 from benchmarks.throughput import api_transfers, pipeline_completed_per_second, spread_pairs
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
+from devstack.progress import Progress
+from devstack.wallet_client import Customer
 
 COUNT = 240
 REPEATS = 3
@@ -107,16 +109,18 @@ def run(
     *,
     payers: Sequence[Customer],
     payees: Sequence[Customer],
-    say: Say,
+    progress: Progress,
     count: int = COUNT,
 ) -> Result:
     lambda_client = aws_client("lambda", endpoint)
     mappings = _stream_mappings(lambda_client, outputs)
     rounds = []
     for repeat in range(REPEATS):
-        say(f"  round {repeat + 1} of {REPEATS}: {count} transfers with the sync paused, then its backlog")
+        progress(
+            f"  round {repeat + 1} of {REPEATS}: {count} transfers with the sync paused, then its backlog"
+        )
         rounds.append(_round(api, lambda_client, mappings, spread_pairs(payers, payees, count)))
-        say(f"    API {rounds[-1].api.as_dict()}, pipeline {rounds[-1].pipeline.as_dict()}")
+        progress(f"    API {rounds[-1].api.as_dict()}, pipeline {rounds[-1].pipeline.as_dict()}")
     result = Result()
     result.figures["pipeline_alone_vs_api_alone"] = round(
         statistics.median(one.pipeline.per_second / one.api.per_second for one in rounds), 3

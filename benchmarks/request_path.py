@@ -35,14 +35,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import Result, Say, aws_client, summary_ms
-from benchmarks.template import LAYER_TYPE, built, function_environment, layer_python_dir, logical_ids
+from benchmarks.common import Result, aws_client, summary_ms
+from benchmarks.template import built, function_environment, layer_python_dir
 from benchmarks.throughput import RawLedger, function_durations_ms
-from benchmarks.wallet_api import Customer, WalletApi, gateway_claims
+from benchmarks.wallet_api import WalletApi, gateway_claims
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import ROOT, LocalStack
-from devstack.wallet_client import Http
+from devstack.config import ROOT, DevStack
+from devstack.progress import Progress
+from devstack.template import LAYER_TYPE, logical_ids
+from devstack.wallet_client import Customer, Http
 
+# One client, one request at a time: 40 per layer give stable p50s in seconds per layer;
+# the first 5 of the in-process handler (imports, first connections) are not timed.
 COUNT = 40
 WARM_UP = 5
 FUNCTION = "SendMoneyFunction"
@@ -172,7 +176,7 @@ class InProcess:
 
 def _in_process(
     api: WalletApi,
-    config: LocalStack,
+    config: DevStack,
     outputs: dict[str, str],
     build_dir: Path,
     authorizer: AuthorizerStub,
@@ -278,16 +282,18 @@ def _primitives(
 def run(
     api: WalletApi,
     direct_url: str,
-    config: LocalStack,
+    config: DevStack,
     outputs: dict[str, str],
     build_dir: Path,
     *,
     payer: Customer,
     payee: Customer,
     authorizer: AuthorizerStub,
-    say: Say,
+    progress: Progress,
 ) -> Result:
-    say(f"  one transfer at a time, {COUNT} each: gateway, execute-api, Lambda Invoke, handler in a process")
+    progress(
+        f"  one transfer at a time, {COUNT} each: gateway, execute-api, Lambda Invoke, handler in a process"
+    )
     api.drain()
     function_name = outputs[f"{FUNCTION.removesuffix('Function')}FunctionName"]
     reported: dict[str, dict[str, float]] = {}
@@ -359,6 +365,6 @@ def run(
     )
     if not untimed:  # a request with no timing of its own alone would make the ratio a guess
         result.figures["handler_vs_own_requests"] = round(p50["handler_in_process"] / handler_io, 2)
-    say(f"  p50 ms: {p50}; added by each layer: {result.raw['p50_added_ms']}")
-    say(f"  requests per transfer: {result.raw['requests_per_transfer']}")
+    progress(f"  p50 ms: {p50}; added by each layer: {result.raw['p50_added_ms']}")
+    progress(f"  requests per transfer: {result.raw['requests_per_transfer']}")
     return result

@@ -1,28 +1,9 @@
-"""What the benchmarks read from template.yaml (the single source of truth) and from the build."""
+"""What the benchmarks read from template.yaml (through devstack.template) and from the build."""
 
 from pathlib import Path
 from typing import Any
 
-from devstack.template import template_document as document
-
-__all__ = [
-    "FUNCTION_TYPE",
-    "LAYER_TYPE",
-    "built",
-    "document",
-    "function_environment",
-    "handler_of",
-    "layer_python_dir",
-    "logical_ids",
-]
-
-FUNCTION_TYPE = "AWS::Serverless::Function"
-LAYER_TYPE = "AWS::Serverless::LayerVersion"
-
-
-def logical_ids(resource_type: str) -> list[str]:
-    resources: dict[str, Any] = document()["Resources"]
-    return sorted(name for name, resource in resources.items() if resource["Type"] == resource_type)
+from devstack.template import template_document
 
 
 def function_environment(logical_id: str) -> dict[str, str]:
@@ -31,7 +12,7 @@ def function_environment(logical_id: str) -> dict[str, str]:
     A ``!Ref`` to a parameter takes the parameter's default; any other reference (a table,
     a topic) becomes a plain name: nothing is reached at import time.
     """
-    template = document()
+    template = template_document()
     global_variables = template.get("Globals", {}).get("Function", {}).get("Environment", {})
     own = template["Resources"][logical_id]["Properties"].get("Environment", {})
     variables = {**global_variables.get("Variables", {}), **own.get("Variables", {})}
@@ -50,7 +31,7 @@ def _stand_in(name: str, value: Any, parameters: dict[str, Any]) -> str:
 
 
 def handler_of(logical_id: str) -> str:
-    handler: str = document()["Resources"][logical_id]["Properties"]["Handler"]
+    handler: str = template_document()["Resources"][logical_id]["Properties"]["Handler"]
     return handler
 
 

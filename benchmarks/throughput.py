@@ -31,11 +31,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from benchmarks.common import Pool, Result, Say, aws_client, run_concurrently, summary_ms
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.common import Pool, Result, aws_client, run_concurrently, summary_ms
+from benchmarks.wallet_api import WalletApi
 from devstack.logs import REPORT
+from devstack.progress import Progress
 from devstack.template import create_table_request
+from devstack.wallet_client import Customer
 
+# 8 clients: enough concurrent requests to keep the machine's cores busy while each waits
+# on I/O, the same as the reliability suite's load; 480 transfers are 60 per client, a run
+# long enough that its start and end weigh little in the rate.
 CLIENTS = 8
 COUNT = 480
 # Each kind of run, the raw baseline included, this many times; the median counts.
@@ -299,7 +304,7 @@ def run(
     *,
     payers: Sequence[Customer],
     payees: Sequence[Customer],
-    say: Say,
+    progress: Progress,
     count: int = COUNT,
     notify_concurrency: int,
 ) -> Result:
@@ -312,7 +317,7 @@ def run(
             raw_payers, raw_payees = raw.open_accounts(len(payers)), raw.open_accounts(len(payees))
             # Taken in turn, so that a slower moment of the machine weighs on every side alike.
             for repeat in range(REPEATS):
-                say(
+                progress(
                     f"  round {repeat + 1} of {REPEATS}: {count} raw, via the gateway, straight to execute-api"
                 )
                 raw_runs.append(
@@ -359,7 +364,7 @@ def run(
         "pipeline_lag_after_gateway_run_s": round(gateway.caught_up_at - gateway.measured.ended_at, 1),
         "pipeline_lag_after_direct_run_s": round(direct.caught_up_at - direct.measured.ended_at, 1),
     }
-    say(
+    progress(
         f"  API {gateway.measured.per_second:.1f}/s (direct {direct.measured.per_second:.1f}/s), "
         f"raw {baseline.per_second:.1f}/s, pipeline {gateway.pipeline_per_second:.1f}/s; API p50 "
         f"{gateway.measured.latency.get('p50_ms')} ms, send_money p50 "

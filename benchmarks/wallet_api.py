@@ -14,25 +14,27 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from benchmarks.common import run_concurrently, wait_until
 from devstack.identities import Cognito
-from devstack.wallet_client import Http, NoAnswer, Reply, app_messages, deposit_request, registration
+from devstack.ses_inbox import app_messages
+from devstack.wallet_client import (
+    Customer,
+    Http,
+    NoAnswer,
+    Reply,
+    deposit_request,
+    new_person,
+    register,
+    wait_until_active,
+)
 
+# Setup (sign-ins, registrations, deposits) runs with as many clients as the timed runs.
 SETUP_CLIENTS = 8
+# Each payer's deposit: more than any benchmark sends, so no transfer is refused for funds.
 FUNDING = "1000000.00"
-
-
-@dataclass(frozen=True)
-class Customer:
-    id: str
-    email: str
-    type: str
-    token: str = field(repr=False, compare=False)
-    """The person's ID token: what every call of this customer carries."""
 
 
 def gateway_claims(token: str) -> dict[str, str]:
@@ -56,6 +58,7 @@ class WalletApi:
         self.aws_url = aws_url
         self.cognito = cognito
         # A server may close an idle kept-alive connection between runs: that is not a failure.
+        # 90 s: above any function's Timeout, so a slow answer under load is measured, not cut.
         self._http = Http(url, timeout_seconds=90, reconnect_when_stale=True)
         self._owed = owed or _Owed()
 
@@ -94,38 +97,16 @@ class WalletApi:
     def register(self, customer_type: str = "individual") -> Customer:
         """A person signs in (a verified user the administrator created: no e-mail is sent),
         then registers as a customer with its token."""
-        email = f"bench-{uuid.uuid4().hex[:16]}@example.com"
-        token = self.cognito.admin_customer_token(email)
-        reply = self.call("POST", "/customers", registration(customer_type, "Cliente Benchmark"), token=token)
-        if reply.status != 201:
-            raise RuntimeError(f"registration answered {reply.status}: {reply.body}")
-        return Customer(reply.body["id"], email, customer_type, token)
+        email, token = new_person(self.cognito, "bench")
+        return register(self._http, email, token, customer_type, "Cliente Benchmark")
 
     def register_many(self, count: int, customer_type: str = "individual") -> list[Customer]:
+        """``count`` customers, registered concurrently, returned once the sync has opened every
+        account (each is ``pending`` until then); within seconds here, so two minutes is a
+        stuck pipeline."""
         run = run_concurrently(range(count), SETUP_CLIENTS, lambda _: self.register(customer_type))
-        self.wait_active(run.results)
+        wait_until_active(self._http, run.results, 120, pause_seconds=0.5, clients=SETUP_CLIENTS)
         return run.results
-
-    def wait_active(self, customers: Sequence[Customer], timeout_seconds: float = 120) -> None:
-        """Until the sync has opened every account (customers are ``pending`` until then)."""
-        waiting = list(customers)
-
-        def still_pending() -> bool | None:
-            nonlocal waiting
-            statuses = run_concurrently(
-                waiting, SETUP_CLIENTS, lambda customer: (customer, self.status(customer))
-            ).results
-            waiting = [customer for customer, status in statuses if status != "active"]
-            return True if not waiting else None
-
-        wait_until(still_pending, timeout_seconds, pause_seconds=0.5)
-
-    def status(self, customer: Customer) -> str:
-        reply = self.call("GET", f"/customers/{customer.id}", token=customer.token)
-        if reply.status != 200:
-            raise RuntimeError(f"GET customer answered {reply.status}: {reply.body}")
-        status: str = reply.body["status"]
-        return status
 
     def deposit(self, customer_id: str, amount: str = FUNDING) -> None:
         """Money from outside, reported by the payment rail with a reference of its own."""

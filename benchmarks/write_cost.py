@@ -27,15 +27,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks.common import Result, Say, aws_client, wait_until
+from benchmarks.common import Result, aws_client, wait_until
 from benchmarks.cost import PRICES
-from benchmarks.template import document
-from benchmarks.wallet_api import Customer, WalletApi
+from benchmarks.wallet_api import WalletApi
+from devstack.progress import Progress
+from devstack.template import template_document
+from devstack.wallet_client import Customer
 
 # The prices, with the date they were read, are cost's one table.
 PRICE_PER_MILLION_WRU_USD = PRICES["dynamodb_write_units"].usd * 1_000_000
 PRICE_PER_GB_MONTH_USD = PRICES["dynamodb_storage_gb_month"].usd
 KB = 1024
+# Every transfer writes the same items, so a few dozen give the per-transfer write units
+# exactly; more would only lengthen the stream read.
 TRANSFERS = 30
 # DynamoDB bills 100 bytes of overhead per stored item on top of its attributes.
 ITEM_STORAGE_OVERHEAD_BYTES = 100
@@ -128,7 +132,7 @@ class Streams:
             TableName=table,
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         )
-        wait_until(lambda: True if self._stream_arn(table) else None, 30)
+        wait_until(lambda: True if self._stream_arn(table) else None, 30)  # enabled in about a second
         return True
 
     def _stream_arn(self, table: str) -> str | None:
@@ -181,7 +185,7 @@ class Streams:
 
 
 def _index_keys(logical_id: str) -> list[tuple[str, list[str]]]:
-    properties = document()["Resources"][logical_id]["Properties"]
+    properties = template_document()["Resources"][logical_id]["Properties"]
     return [
         (index["IndexName"], [key["AttributeName"] for key in index["KeySchema"]])
         for index in properties.get("GlobalSecondaryIndexes", [])
@@ -281,12 +285,12 @@ def run(
     *,
     payers: Sequence[Customer],
     payees: Sequence[Customer],
-    say: Say,
+    progress: Progress,
     transfers: int = TRANSFERS,
 ) -> Result:
     streams = Streams(endpoint, {name: outputs[output] for name, (output, _) in TABLES.items()})
     turned_on = [name for name in streams.tables if streams.ensure_stream(name)]
-    say(f"  streams turned on for this run: {', '.join(turned_on) or 'none needed'}")
+    progress(f"  streams turned on for this run: {', '.join(turned_on) or 'none needed'}")
     api.drain()
     marks = streams.high_water_marks()
     started_at = time.time()
@@ -299,11 +303,13 @@ def run(
     def settled() -> dict[str, list[dict[str, Any]]] | None:
         # notify writes its COMPLETED record after the e-mail: wait until nothing new arrives.
         first = streams.since(marks)
-        time.sleep(1.5)
+        time.sleep(1.5)  # longer than the pipeline's steps take here: a quiet 1.5 s means done
         second = streams.since(marks)
         return second if sum(map(len, first.values())) == sum(map(len, second.values())) else None
 
-    records = wait_until(settled, 60, pause_seconds=0)
+    records = wait_until(
+        settled, 60, pause_seconds=0
+    )  # settled() pauses itself; a minute is a stuck pipeline
     ended_at = time.time()
     analysed = analyse(records, transfers)
     stored = _stored_bytes_per_transfer(records, transfers)
@@ -327,7 +333,7 @@ def run(
         "price_per_gb_month_usd": PRICE_PER_GB_MONTH_USD,
     }
     for name, kind in analysed["per_kind"].items():
-        say(
+        progress(
             f"  {name}: {kind['per_transfer']} per transfer, {kind['avg_bytes']} B, {kind['wru_per_transfer']} WRU"
         )
     return result

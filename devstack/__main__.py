@@ -12,13 +12,10 @@ import threading
 import time
 from types import FrameType
 
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.logs import LogFollower
+from devstack.progress import print_progress
 from devstack.stack import running_stack
-
-
-def say(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
 
 def function_names(outputs: dict[str, str]) -> dict[str, str]:
@@ -39,7 +36,7 @@ def identity_lines(outputs: dict[str, str]) -> list[str]:
 
 
 def main() -> None:
-    stack = LocalStack()
+    stack = DevStack()
     # This process and everything it starts talk to ministack, never to an AWS account.
     os.environ.update(stack.aws_environment())
     started = time.monotonic()
@@ -50,16 +47,18 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    with running_stack(stack, stack.state_dir, say) as running:
-        follower = LogFollower(stack.endpoint, function_names(running.outputs), say).start()
-        say(f"ready in {time.monotonic() - started:.0f} s; e-mails: {stack.endpoint}/_ministack/ses/messages")
+    with running_stack(stack, stack.state_dir, print_progress) as running:
+        follower = LogFollower(stack.endpoint, function_names(running.outputs), print_progress).start()
+        print_progress(
+            f"ready in {time.monotonic() - started:.0f} s; e-mails: {stack.endpoint}/_ministack/ses/messages"
+        )
         for line in identity_lines(running.outputs):
-            say(line)
-        say("Ctrl-C stops everything")
+            print_progress(line)
+        print_progress("Ctrl-C stops everything")
         stopping.wait()
-        say("stopping")
+        print_progress("stopping")
         follower.stop()
-    say("stopped")
+    print_progress("stopped")
 
 
 if __name__ == "__main__":

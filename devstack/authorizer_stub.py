@@ -26,6 +26,7 @@ _LOG = logging.getLogger(__name__)
 Mode = Literal["allow", "deny", "deny_200", "error", "timeout", "garbage"]
 MODES: tuple[str, ...] = get_args(Mode)
 CONTROL_PATH = "/_local/authorizer"
+# A mode switch is a few dozen bytes; anything far larger is not one.
 _MAX_CONTROL_BODY_BYTES = 4096
 
 _ALLOW = {"status": "success", "data": {"authorization": True}}

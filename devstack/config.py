@@ -1,4 +1,9 @@
-"""Where the local stack lives: ports, folders, the stack's name. Override ports by environment."""
+"""Where the local stack lives: ports, folders, the stack's name. Override ports by environment.
+
+The local stack is the app deployed to ministack (the local AWS this project runs; not
+LocalStack, which ``localstack/`` is about), with devstack's pass-through API gateway and
+authorizer stub beside it.
+"""
 
 import os
 from dataclasses import dataclass
@@ -8,7 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
-class LocalStack:
+class DevStack:
+    """One local stack: ministack's port, the API's and the authorizer stub's, the
+    CloudFormation stack's name, where state and logs go, and the template parameters a
+    local deployment sets. ``make run`` uses the defaults; the tests and benchmarks start
+    theirs on free ports with stack names of their own."""
+
     endpoint_port: int = int(os.environ.get("WALLET_ENDPOINT_PORT", "4566"))
     api_port: int = int(os.environ.get("WALLET_API_PORT", "3000"))
     authorizer_port: int = int(os.environ.get("WALLET_AUTHORIZER_PORT", "3001"))

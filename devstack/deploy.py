@@ -13,12 +13,11 @@ from typing import Any
 
 import boto3
 
-from devstack.config import ROOT, LocalStack
+from devstack.config import ROOT, DevStack
+from devstack.progress import Progress
 
-Say = Callable[[str], None]
 
-
-def sam(stack: LocalStack, *arguments: str) -> None:
+def sam(stack: DevStack, *arguments: str) -> None:
     # The SAM CLI and python3.13 (which `sam build` needs) live beside this interpreter.
     venv_bin = Path(sys.executable).parent
     environment = {**os.environ, **stack.aws_environment()}
@@ -27,11 +26,11 @@ def sam(stack: LocalStack, *arguments: str) -> None:
     subprocess.run([executable, *arguments], cwd=ROOT, env=environment, check=True)  # noqa: S603
 
 
-def deploy(stack: LocalStack, say: Say) -> dict[str, str]:
+def deploy(stack: DevStack, progress: Progress) -> dict[str, str]:
     """Build and deploy; return the stack's outputs."""
-    say("building the app (sam build)")
+    progress("building the app (sam build)")
     sam(stack, "build", "--config-env", "local")
-    say("deploying to ministack (sam deploy --config-env local)")
+    progress("deploying to ministack (sam deploy --config-env local)")
     sam(
         stack,
         "deploy",
@@ -45,13 +44,13 @@ def deploy(stack: LocalStack, say: Say) -> dict[str, str]:
     return outputs(stack)
 
 
-def outputs(stack: LocalStack) -> dict[str, str]:
+def outputs(stack: DevStack) -> dict[str, str]:
     cloudformation = _client("cloudformation", stack)
     description = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
     return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
 
 
-def verify(stack: LocalStack, say: Say) -> None:
+def verify(stack: DevStack, progress: Progress) -> None:
     """Check that every function, table, mapping, queue and subscription exists and is on."""
     resources = _client("cloudformation", stack).describe_stack_resources(StackName=stack.stack_name)
     problems: list[str] = []
@@ -64,10 +63,10 @@ def verify(stack: LocalStack, say: Say) -> None:
     if problems:
         raise RuntimeError("the deployed stack is not complete:\n  " + "\n  ".join(problems))
     kinds = sorted({r["ResourceType"] for r in resources["StackResources"] if r["ResourceType"] in _CHECKS})
-    say(f"verified {len(resources['StackResources'])} resources ({', '.join(kinds)})")
+    progress(f"verified {len(resources['StackResources'])} resources ({', '.join(kinds)})")
 
 
-def _client(service: str, stack: LocalStack) -> Any:
+def _client(service: str, stack: DevStack) -> Any:
     environment = stack.aws_environment()
     session = boto3.session.Session(
         aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
@@ -77,33 +76,33 @@ def _client(service: str, stack: LocalStack) -> Any:
     return session.client(service, endpoint_url=stack.endpoint)  # type: ignore[call-overload]
 
 
-def _function_problem(stack: LocalStack, name: str) -> str | None:
+def _function_problem(stack: DevStack, name: str) -> str | None:
     configuration = _client("lambda", stack).get_function(FunctionName=name)["Configuration"]
     return None if configuration.get("State", "Active") == "Active" else f"state {configuration['State']}"
 
 
-def _table_problem(stack: LocalStack, name: str) -> str | None:
+def _table_problem(stack: DevStack, name: str) -> str | None:
     # Streams are checked through the mappings that read them.
     table = _client("dynamodb", stack).describe_table(TableName=name)["Table"]
     return None if table["TableStatus"] == "ACTIVE" else f"status {table['TableStatus']}"
 
 
-def _mapping_problem(stack: LocalStack, uuid: str) -> str | None:
+def _mapping_problem(stack: DevStack, uuid: str) -> str | None:
     mapping = _client("lambda", stack).get_event_source_mapping(UUID=uuid)
     return None if mapping["State"] == "Enabled" else f"state {mapping['State']}"
 
 
-def _queue_problem(stack: LocalStack, url: str) -> str | None:
+def _queue_problem(stack: DevStack, url: str) -> str | None:
     _client("sqs", stack).get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return None
 
 
-def _subscription_problem(stack: LocalStack, arn: str) -> str | None:
+def _subscription_problem(stack: DevStack, arn: str) -> str | None:
     attributes = _client("sns", stack).get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
     return None if attributes.get("PendingConfirmation", "false") == "false" else "pending confirmation"
 
 
-_CHECKS: dict[str, Callable[[LocalStack, str], str | None]] = {
+_CHECKS: dict[str, Callable[[DevStack, str], str | None]] = {
     "AWS::Lambda::Function": _function_problem,
     "AWS::DynamoDB::Table": _table_problem,
     "AWS::Lambda::EventSourceMapping": _mapping_problem,

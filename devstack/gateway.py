@@ -110,7 +110,9 @@ class _Answer:
 
 
 def _ask(target: SplitResult, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> _Answer:
-    connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=60)
+    connection = http.client.HTTPConnection(
+        target.hostname or "127.0.0.1", target.port, timeout=60
+    )  # above any function's Timeout
     try:
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()

@@ -20,8 +20,8 @@ from typing import Any
 
 import boto3
 
-# Cognito's own sign-up e-mail; the app's e-mails come from its SenderEmail.
-VERIFICATION_MESSAGE = "CognitoVerificationMessage"
+from devstack.ses_inbox import VERIFICATION_MESSAGE, ses_messages
+
 _CODE = re.compile(r"\b(\d{6})\b")
 
 
@@ -92,13 +92,9 @@ class Cognito:
 
     def confirmation_code(self, email: str) -> str:
         """The latest code Cognito e-mailed to ``email``, from ministack's SES capture."""
-        capture = f"{self.endpoint}/_ministack/ses/messages"
-        with urllib.request.urlopen(capture, timeout=10) as response:  # noqa: S310 - the local stack
-            sent: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
         codes = [
             match.group(1)
-            for messages in sent.values()
-            for message in messages
+            for message in ses_messages(self.endpoint, timeout_seconds=10)
             if message.get("Type") == VERIFICATION_MESSAGE and email in message.get("To", [])
             if (match := _CODE.search(message.get("BodyText") or message.get("Body", {}).get("text", "")))
         ]

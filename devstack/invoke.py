@@ -12,11 +12,11 @@ from pathlib import Path
 
 import boto3
 
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.deploy import outputs
 
 
-def deployed_name(stack: LocalStack, function: str) -> str:
+def deployed_name(stack: DevStack, function: str) -> str:
     """``send_money``, ``SendMoney`` or the deployed name all find the same function."""
     wanted = function.replace("_", "").lower()
     for key, value in outputs(stack).items():
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("function", help="e.g. send_money (the folder name under functions/)")
     parser.add_argument("event", type=Path, help="e.g. events/send_money.json")
     arguments = parser.parse_args()
-    stack = LocalStack()
+    stack = DevStack()
     os.environ.update(stack.aws_environment())
     answer = boto3.client("lambda").invoke(
         FunctionName=deployed_name(stack, arguments.function),

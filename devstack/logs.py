@@ -8,21 +8,22 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import boto3
+
+from devstack.progress import Progress
 
 REPORT = re.compile(r"REPORT RequestId: (?P<request>\S+)\s+Duration: (?P<duration>[\d.]+) ms")
 _LOUD_LEVELS = {"WARNING", "ERROR", "CRITICAL"}
 
 
 class LogFollower:
-    def __init__(self, endpoint: str, functions: dict[str, str], say: Callable[[str], None]) -> None:
+    def __init__(self, endpoint: str, functions: dict[str, str], console: Progress) -> None:
         """``functions`` maps a short name (send_money) to the deployed function's name."""
         self._logs = boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1")
         self._functions = functions
-        self._say = say
+        self._console = console
         self._since = int(time.time() * 1000)
         self._failed: set[str] = set()
         self._stop = threading.Event()
@@ -34,7 +35,7 @@ class LogFollower:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=5)  # one poll of the logs at most; Ctrl-C must not hang on it
 
     def _follow(self) -> None:
         while not self._stop.wait(1.0):
@@ -42,7 +43,7 @@ class LogFollower:
                 for event in self._new_events(function_name):
                     line = self._describe(short_name, event["message"])
                     if line:
-                        self._say(line)
+                        self._console(line)
 
     def _new_events(self, function_name: str) -> list[dict[str, Any]]:
         try:

@@ -4,61 +4,79 @@
 functions, the template and the tests are the same as on AWS. Each gap is written down,
 with a minimal reproduction that could be reported upstream, in docs/local-stack.md.
 
-- G1/G2: a DynamoDB stream mapping ignores the function's ``batchItemFailures`` (the
-  failed records are dropped) and its ``MaximumRetryAttempts`` (a failing batch is retried
-  forever, blocking the shard). Fixed as AWS documents it: a reported failure is retried
-  from the first failed record onwards, at most MaximumRetryAttempts times, and then the
-  batch goes to the on-failure destination (``RetryAttemptsExhausted``) and the shard moves on.
-- G7: with PERSIST_STATE=1, stream read positions are restored after a restart but the
-  stream records are not, so the first N new records of each table are silently skipped.
-  Fixed by not restoring DynamoDB stream positions: mappings start again at the (empty)
-  restored stream's trim horizon, and the sweeper re-drives whatever was in flight.
-- G11: a worker that fails to start makes ministack kill EVERY
-  worker of the function, those serving other invocations included, which under
-  concurrency feeds itself. Fixed as on AWS, where one failed execution environment is
-  discarded alone: only the worker that failed is dropped from the pool and killed.
-- G12 (AUTH=true): SES v2 SendEmail is authorized on resource ``*``, so a policy that
-  allows ``ses:SendEmail`` on the sending identity's ARN, as AWS requires, is refused.
-  Fixed: the request is authorized on the identity it sends from (the From address, or its
-  domain when only the domain is an identity).
-- G13 (AUTH=true): event source mappings read their source and send to their on-failure
-  destination as ministack itself, never as the function's execution role, so a role
-  without the permissions AWS requires still consumes its stream or queue. Fixed: a mapping
-  whose role may not read its source is not polled (its LastProcessingResult says why),
-  and a failed batch the role may not send to its destination is dropped with a warning.
-- G14 (AUTH=true): a topic created by CloudFormation gets a default policy that lets every
-  principal publish and subscribe (``Principal: *``, no condition), so a role without
-  ``sns:Publish`` publishes all the same. Fixed: its default statement carries the
-  ``AWS:SourceOwner`` condition, as the one CreateTopic writes (and AWS's) does.
-- G15 (AUTH=true): API Gateway and EventBridge invoke a function whatever its resource-based
-  policy (AWS::Lambda::Permission) says. Fixed: they invoke it only if the policy allows
-  their service principal for the API's (or the rule's) source ARN; otherwise the API
-  answers 500 and logs why, and the rule's invocation is dropped with a warning.
-- G16: CloudFormation ignores a function's ReservedConcurrentExecutions, and
-  PutFunctionConcurrency accepts a reservation that leaves the account fewer than 100
-  unreserved executions. Fixed: a stack's function reserves what it declares, through the
-  Lambda API's call, which refuses what AWS refuses (and so fails the stack's deployment).
-- G17: an HTTP API stage's throttles (DefaultRouteSettings, RouteSettings) are never
-  applied, and a stack's route settings are stored in the template's casing, so GetStage
-  reads them back empty. Fixed: a token bucket per route (burst, refilled at rate a second)
-  answers 429 ``{"message":"Too Many Requests"}`` before any authorizer or function runs;
-  the settings are stored as the API returns them (``throttlingBurstLimit``, ...).
-- G18: a stage's access log is never written. Fixed: one line per request, throttled and
-  refused ones included, in the stage's Format with its ``$context`` variables ("-" for one
-  without a value), to its destination log group.
-- G19: CloudFormation drops a topic's KmsMasterKeyId. Fixed: GetTopicAttributes returns it
-  (ministack still encrypts nothing with it and asks KMS nothing on a publish).
-- G20: CloudFormation ignores a table's PointInTimeRecoverySpecification. Fixed: it is
-  applied as UpdateContinuousBackups applies it.
+Each fix below is named for what it makes ministack do as AWS does; the code after it
+(G1 .. G23) is its section in docs/local-stack.md, which also names its reproduction in
+tests/integration/test_ministack_gaps.py. ``FIXES``, at the end, lists them in the order
+``apply`` installs them.
 
-- G22 (AUTH=true): an SNS PublishBatch is authorized as the action ``sns:PublishBatch``,
-  which IAM does not define: AWS authorizes it as ``sns:Publish``, the only action a
-  publisher's policy can name. Fixed: evaluated as ``sns:Publish``.
-
-- G23: a stack's event source mapping keeps ``ScalingConfig.MaximumConcurrency`` as the
-  template gave it: from a parameter (``!Ref``), text, on which the SQS poller fails at
-  every pass, so the queue is never consumed. AWS reads it as the integer it is. Fixed: the
-  values become integers before the mapping is created or updated.
+- ``_stream_batches_retry_then_go_to_the_on_failure_destination`` (G1/G2): a DynamoDB
+  stream mapping ignores the function's ``batchItemFailures`` (the failed records are
+  dropped) and its ``MaximumRetryAttempts`` (a failing batch is retried forever, blocking
+  the shard). Fixed as AWS documents it: a reported failure is retried from the first
+  failed record onwards, at most MaximumRetryAttempts times, and then the batch goes to the
+  on-failure destination (``RetryAttemptsExhausted``) and the shard moves on.
+- ``_restarts_skip_no_new_stream_records`` (G7): with PERSIST_STATE=1, stream read positions
+  are restored after a restart but the stream records are not, so the first N new records
+  of each table are silently skipped. Fixed by not restoring DynamoDB stream positions:
+  mappings start again at the (empty) restored stream's trim horizon, and the sweeper
+  re-drives whatever was in flight.
+- ``_discard_only_the_worker_that_failed`` (G11): a worker that fails to start makes
+  ministack kill EVERY worker of the function, those serving other invocations included,
+  which under concurrency feeds itself. Fixed as on AWS, where one failed execution
+  environment is discarded alone: only the worker that failed is dropped from the pool and
+  killed.
+- ``_authorize_sending_on_the_identity`` (G12, AUTH=true): SES v2 SendEmail is authorized on
+  resource ``*``, so a policy that allows ``ses:SendEmail`` on the sending identity's ARN,
+  as AWS requires, is refused. Fixed: the request is authorized on the identity it sends
+  from (the From address, or its domain when only the domain is an identity).
+- ``_mappings_act_as_the_execution_role`` (G13, AUTH=true): event source mappings read their
+  source and send to their on-failure destination as ministack itself, never as the
+  function's execution role, so a role without the permissions AWS requires still consumes
+  its stream or queue. Fixed: a mapping whose role may not read its source is not polled
+  (its LastProcessingResult says why), and a failed batch the role may not send to its
+  destination is dropped with a warning.
+- ``_topics_of_stacks_get_the_default_policy_aws_gives`` (G14, AUTH=true): a topic created
+  by CloudFormation gets a default policy that lets every principal publish and subscribe
+  (``Principal: *``, no condition), so a role without ``sns:Publish`` publishes all the
+  same. Fixed: its default statement carries the ``AWS:SourceOwner`` condition, as the one
+  CreateTopic writes (and AWS's) does.
+- ``_services_invoke_only_as_the_functions_policy_allows`` (G15, AUTH=true): API Gateway and
+  EventBridge invoke a function whatever its resource-based policy
+  (AWS::Lambda::Permission) says. Fixed: they invoke it only if the policy allows their
+  service principal for the API's (or the rule's) source ARN; otherwise the API answers 500
+  and logs why, and the rule's invocation is dropped with a warning.
+- ``_reservations_leave_the_accounts_minimum_unreserved`` and
+  ``_stacks_apply_what_they_declare`` (G16): CloudFormation ignores a function's
+  ReservedConcurrentExecutions, and PutFunctionConcurrency accepts a reservation that
+  leaves the account fewer than 100 unreserved executions. Fixed: a stack's function
+  reserves what it declares, through the Lambda API's call, which refuses what AWS refuses
+  (and so fails the stack's deployment).
+- ``_stages_keep_route_settings_in_the_apis_casing`` and
+  ``_stages_throttle_and_log_every_request`` (G17): an HTTP API stage's throttles
+  (DefaultRouteSettings, RouteSettings) are never applied, and a stack's route settings are
+  stored in the template's casing, so GetStage reads them back empty. Fixed: a token bucket
+  per route (burst, refilled at rate a second) answers 429 ``{"message":"Too Many
+  Requests"}`` before any authorizer or function runs; the settings are stored as the API
+  returns them (``throttlingBurstLimit``, ...).
+- ``_stages_throttle_and_log_every_request`` (G18): a stage's access log is never written.
+  Fixed: one line per request, throttled and refused ones included, in the stage's Format
+  with its ``$context`` variables ("-" for one without a value), to its destination log
+  group.
+- ``_stacks_apply_what_they_declare`` (G19): CloudFormation drops a topic's KmsMasterKeyId.
+  Fixed: GetTopicAttributes returns it (ministack still encrypts nothing with it and asks
+  KMS nothing on a publish).
+- ``_stacks_apply_what_they_declare`` (G20): CloudFormation ignores a table's
+  PointInTimeRecoverySpecification. Fixed: it is applied as UpdateContinuousBackups
+  applies it.
+- ``_publish_batch_is_authorized_as_publish`` (G22, AUTH=true): an SNS PublishBatch is
+  authorized as the action ``sns:PublishBatch``, which IAM does not define: AWS authorizes
+  it as ``sns:Publish``, the only action a publisher's policy can name. Fixed: evaluated as
+  ``sns:Publish``.
+- ``_stacks_give_mappings_their_scaling_as_a_number`` (G23): a stack's event source mapping
+  keeps ``ScalingConfig.MaximumConcurrency`` as the template gave it: from a parameter
+  (``!Ref``), text, on which the SQS poller fails at every pass, so the queue is never
+  consumed. AWS reads it as the integer it is. Fixed: the values become integers before the
+  mapping is created or updated.
 
 Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
@@ -89,6 +107,8 @@ from ministack.services.cloudformation import provisioners
 # AWS's default when a mapping sets none is "retry until the record expires"; locally a
 # bounded number keeps a poison record from blocking the shard for a day.
 DEFAULT_RETRY_ATTEMPTS = 5
+# Between two tries of a failed stream batch: long enough that a batch failing at once does
+# not spin a core, short enough that a transient failure (a throttled write) is over quickly.
 RETRY_PAUSE_SECONDS = 0.5
 
 # ministack logs a failed stream batch only when the function errors, and the fix below
@@ -121,7 +141,8 @@ def _name_of(function: dict[str, Any]) -> str:
     return name
 
 
-# Every mapping, before G13 hides those whose role may not read their source.
+# Every mapping, before ``_mappings_act_as_the_execution_role`` (G13) hides those whose role
+# may not read their source.
 _every_mapping = lambda_svc._iter_all_esms
 
 
@@ -141,8 +162,15 @@ def _retry_attempts(mapping: dict[str, Any]) -> int:
 
 
 def apply() -> None:
+    """Install every fix into this process's ministack, before it serves anything."""
+    for fix in FIXES:
+        fix()
+
+
+def _stream_batches_retry_then_go_to_the_on_failure_destination() -> None:
+    """G1/G2: ``_poll_dynamodb_streams`` advances past the whole batch after any successful
+    invocation; only the SQS poller reads ``batchItemFailures``."""
     execute = lambda_svc._execute_function
-    restore_positions = lambda_svc._restore_esm_positions
 
     def execute_stream_batch_as_aws_does(function: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
         records = event.get("Records") or []
@@ -179,23 +207,19 @@ def apply() -> None:
         # Reported as handled, so that the poller moves the shard past the batch.
         return {**result, "error": False}
 
+    lambda_svc._execute_function = execute_stream_batch_as_aws_does
+
+
+def _restarts_skip_no_new_stream_records() -> None:
+    """G7: the saved DynamoDB stream positions point past records the restored (empty)
+    stream no longer holds; every other poller's positions are restored as before."""
+    restore_positions = lambda_svc._restore_esm_positions
+
     def restore_all_but_dynamodb_streams(store: Any, positions: Any) -> None:
         if store is not lambda_svc._dynamodb_stream_positions:
             restore_positions(store, positions)
 
-    lambda_svc._execute_function = execute_stream_batch_as_aws_does
     lambda_svc._restore_esm_positions = restore_all_but_dynamodb_streams
-    _discard_only_the_worker_that_failed()
-    _authorize_sending_on_the_identity()
-    _mappings_act_as_the_execution_role()
-    _topics_of_stacks_get_the_default_policy_aws_gives()
-    _publish_batch_is_authorized_as_publish()
-    _stacks_give_mappings_their_scaling_as_a_number()
-    _reservations_leave_the_accounts_minimum_unreserved()
-    _stacks_apply_what_they_declare()
-    _stages_keep_route_settings_in_the_apis_casing()
-    _stages_throttle_and_log_every_request()
-    _services_invoke_only_as_the_functions_policy_allows()
 
 
 # The warm invocation running on this thread, and the worker that failed in it, if one did.
@@ -287,7 +311,8 @@ SOURCE_READ_ACTIONS = {
     "sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
 }
 DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}
-# A poll pass walks the mappings once per source kind; a role's answer is reused this long.
+# A poll pass walks the mappings once per source kind; a role's answer is reused this long:
+# one IAM evaluation per mapping per pass, and a policy change takes effect on the next pass.
 DECISION_SECONDS = 1.0
 
 
@@ -833,6 +858,25 @@ def _stacks_give_mappings_their_scaling_as_a_number() -> None:
         return update(physical_id, old_props, with_integer_scaling(new_props), stack_name)
 
     handlers["create"], handlers["update"] = create_with_numbers, update_with_numbers
+
+
+# Every fix, in the order ``apply`` installs it (some wrap the same ministack function);
+# the comment names the gap's section in docs/local-stack.md.
+FIXES: tuple[Callable[[], None], ...] = (
+    _stream_batches_retry_then_go_to_the_on_failure_destination,  # G1/G2
+    _restarts_skip_no_new_stream_records,  # G7
+    _discard_only_the_worker_that_failed,  # G11
+    _authorize_sending_on_the_identity,  # G12
+    _mappings_act_as_the_execution_role,  # G13
+    _topics_of_stacks_get_the_default_policy_aws_gives,  # G14
+    _publish_batch_is_authorized_as_publish,  # G22
+    _stacks_give_mappings_their_scaling_as_a_number,  # G23
+    _reservations_leave_the_accounts_minimum_unreserved,  # G16
+    _stacks_apply_what_they_declare,  # G16, G19, G20
+    _stages_keep_route_settings_in_the_apis_casing,  # G17
+    _stages_throttle_and_log_every_request,  # G17, G18
+    _services_invoke_only_as_the_functions_policy_allows,  # G15
+)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ def answers(path: str) -> Callable[[str], bool]:
 
     def check(url: str) -> bool:
         try:
-            with urllib.request.urlopen(url + path, timeout=2) as response:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url + path, timeout=2) as response:  # a loopback answer is immediate  # noqa: S310 - loopback only
                 return bool(response.status < 500)
         except urllib.error.HTTPError as error:
             return error.code < 500
@@ -64,6 +64,8 @@ class Server:
         self._log: IO[bytes] | None = None
 
     def start(self, ready: Callable[[str], bool], timeout_seconds: float = 90) -> Self:
+        """Start it and wait until ``ready``. A start takes seconds; 90 s is the margin for a
+        busy 2-core machine (a benchmark or a second suite beside it)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         # A process group of its own, so stop() also ends the workers the server spawned.
@@ -77,7 +79,7 @@ class Server:
                 raise RuntimeError(f"{self.name} exited with {code}; see {self.log_path}")
             if ready(self.url):
                 return self
-            time.sleep(0.1)
+            time.sleep(0.1)  # servers start in seconds: readiness is seen within a tenth of one
         self.stop()
         raise RuntimeError(f"{self.name} was not ready within {timeout_seconds} s; see {self.log_path}")
 
@@ -89,6 +91,8 @@ class Server:
         if self._process is not None and self._process.poll() is None:
             os.killpg(self._process.pid, signal.SIGTERM)
             try:
+                # A graceful save of ministack's state took up to 14 s under load
+                # (docs/local-stack.md, G10); after that, SIGKILL.
                 self._process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, signal.SIGKILL)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef, SendMessageBatchRequestEntryTypeDef
 
+# SQS's maximum for ReceiveMessage and SendMessageBatch.
 _BATCH = 10
 
 

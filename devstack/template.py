@@ -42,8 +42,17 @@ _CREATE_TABLE_KEYS = (
 )
 
 
+FUNCTION_TYPE = "AWS::Serverless::Function"
+LAYER_TYPE = "AWS::Serverless::LayerVersion"
+
+
 def resources() -> dict[str, Any]:
     return dict(template_document()["Resources"])
+
+
+def logical_ids(resource_type: str) -> list[str]:
+    """The logical ids of the template's resources of one type, sorted."""
+    return sorted(name for name, resource in resources().items() if resource["Type"] == resource_type)
 
 
 def create_table_request(logical_id: str, table_name: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ payment rail's access token (client credentials, scope ``wallet/deposits``).
 
 Only the token goes to stdout (``ANA=$(make -s token EMAIL=ana@example.com)``); whatever
 went wrong goes to stderr with a non-zero exit. Ports and the stack's name are those of
-``devstack.config.LocalStack``.
+``devstack.config.DevStack``.
 """
 
 import argparse
@@ -21,7 +21,7 @@ from typing import TextIO
 import boto3
 import botocore.exceptions
 
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.deploy import outputs
 from devstack.identities import Cognito
 
@@ -30,7 +30,7 @@ from devstack.identities import Cognito
 DEFAULT_PASSWORD = "Wallet-local-2024"  # noqa: S105 - a documented local development default
 
 
-def cognito_of(stack: LocalStack) -> Cognito:
+def cognito_of(stack: DevStack) -> Cognito:
     """The stack's user pool and clients, from its outputs on the local AWS."""
     return Cognito.of_local_stack(stack.endpoint, outputs(stack))
 
@@ -75,7 +75,7 @@ def _email(text: str) -> str:
     return text
 
 
-def _local_credentials(stack: LocalStack) -> None:
+def _local_credentials(stack: DevStack) -> None:
     """ministack's credentials and region for this process's clients; endpoints stay explicit."""
     environment = stack.aws_environment()
     os.environ.update({k: v for k, v in environment.items() if not k.startswith("AWS_ENDPOINT_URL")})
@@ -83,7 +83,7 @@ def _local_credentials(stack: LocalStack) -> None:
 
 def main(
     argv: Sequence[str] | None = None,
-    stack: LocalStack | None = None,
+    stack: DevStack | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
@@ -94,7 +94,7 @@ def main(
     customer.add_argument("--password", default=DEFAULT_PASSWORD, help="default: the documented local one")
     kinds.add_parser("rail", help="the payment rail's access token (scope wallet/deposits)")
     arguments = parser.parse_args(argv)
-    stack = stack or LocalStack()
+    stack = stack or DevStack()
     out, err = out or sys.stdout, err or sys.stderr
     _local_credentials(stack)
     try:

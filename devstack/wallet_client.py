@@ -4,8 +4,11 @@ benchmarks and the tests (end-to-end and reliability), so that each is written o
 - ``Http``: the API over HTTP/1.1, one kept-alive connection per thread; ``call(method,
   path, body, headers, token)`` answers a ``Reply`` or raises ``NoAnswer``;
 - ``registration``: a valid registration body; ``deposit_request``: what the payment rail sends;
-- ``ses_messages`` / ``app_messages``: the e-mails ministack's SES accepted;
+- ``new_person``, ``register``, ``wait_until_active``: a person signs in, registers as a
+  ``Customer``, and is ``active`` once the sync has opened its ledger account;
 - ``scan`` / ``plain_items``: every item of a table, as DynamoDB sends it or as Python values.
+
+The e-mails ministack's SES accepted are read by ``devstack.ses_inbox``.
 """
 
 import contextlib
@@ -13,8 +16,9 @@ import http.client
 import json
 import threading
 import time
-import urllib.request
 import uuid
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +26,7 @@ from urllib.parse import urlsplit
 from boto3.dynamodb.types import TypeDeserializer
 
 from devstack.documents import new_cnpj, new_cpf
-from devstack.identities import VERIFICATION_MESSAGE
+from devstack.identities import Cognito
 
 # A kept-alive connection the server closed while it was idle fails like this on its next use.
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -166,25 +170,95 @@ def deposit_request(
     return f"/customers/{customer_id}/deposits", {"amount": amount}, key
 
 
-# ---------------------------------------------------------------------------- the local AWS
+# ---------------------------------------------------------------------------- customers
 
 
-def ses_messages(aws_url: str, timeout_seconds: float = 30) -> list[dict[str, Any]]:
-    """Every e-mail ministack's SES accepted (Cognito's codes too), in the order accepted."""
-    with urllib.request.urlopen(f"{aws_url}/_ministack/ses/messages", timeout=timeout_seconds) as response:  # noqa: S310 - the local AWS
-        captured: dict[str, list[dict[str, Any]]] = json.loads(response.read())["messages"]
-    messages = [message for by_source in captured.values() for message in by_source]
-    return sorted(messages, key=lambda message: float(message["Timestamp"]))
+class UnexpectedReply(AssertionError):
+    """The API answered a setup step (a registration, an activation) otherwise than it must.
+
+    An AssertionError, so that a test reports it as its failure; a benchmark stops on it."""
 
 
-def app_messages(aws_url: str) -> list[dict[str, Any]]:
-    """The app's e-mails: without Cognito's own verification messages."""
-    return [message for message in ses_messages(aws_url) if message.get("Type") != VERIFICATION_MESSAGE]
+@dataclass(frozen=True)
+class Customer:
+    """A registered customer: the e-mail its person signed in with and the person's ID token,
+    which every call of this customer carries."""
+
+    id: str
+    email: str
+    type: str
+    token: str = field(repr=False, compare=False)
+    registered: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What ``POST /customers`` answered (``pending`` or already ``active``)."""
+
+    @property
+    def can_send(self) -> bool:
+        return self.type == "individual"
 
 
-def scan(dynamodb: Any, table: str) -> list[dict[str, Any]]:
-    """Every item of a table, strongly consistent, in DynamoDB's wire format."""
-    pages = dynamodb.get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+def new_person(cognito: Cognito, prefix: str) -> tuple[str, str]:
+    """A new verified user of the stack's pool, signed in: (e-mail, ID token). The administrator
+    creates it, so no e-mail is sent (``Cognito.admin_customer_token``)."""
+    email = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
+    return email, cognito.admin_customer_token(email)
+
+
+def register(
+    http: Http, email: str, token: str, customer_type: str = "individual", name: str = "Cliente Teste"
+) -> Customer:
+    """The signed-in person registers as a customer with its own token: 201, with the token's
+    e-mail, or ``UnexpectedReply``. The customer is ``pending`` until the sync opens its account."""
+    reply = http.post("/customers", registration(customer_type, name), token)
+    if reply.status != 201 or not isinstance(reply.body, dict) or reply.body.get("email") != email:
+        raise UnexpectedReply(f"registration answered {reply.status}: {reply.body}")
+    return Customer(reply.body["id"], email, customer_type, token, reply.body)
+
+
+def wait_until_active(
+    http: Http,
+    customers: Iterable[Customer],
+    timeout_seconds: float,
+    *,
+    pause_seconds: float = 0.3,
+    clients: int = 1,
+) -> None:
+    """Until the sync has opened every customer's account (each reads ``active``), reading
+    ``clients`` customers at a time; ``UnexpectedReply`` naming those still waiting after
+    ``timeout_seconds``. The sync opens an account within a second or two here, so the
+    pause only spares the API needless reads."""
+    waiting = list(customers)
+    deadline = time.monotonic() + timeout_seconds
+
+    def is_active(customer: Customer) -> bool:
+        reply = http.get(f"/customers/{customer.id}", customer.token)
+        return reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("status") == "active"
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        while waiting:
+            waiting = [
+                c for c, active in zip(waiting, pool.map(is_active, waiting), strict=True) if not active
+            ]
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                raise UnexpectedReply(
+                    f"{len(waiting)} customer(s) never became active: {[c.id for c in waiting][:3]}"
+                )
+            time.sleep(pause_seconds)
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def scan(dynamodb: Any, table: str, index: str | None = None) -> list[dict[str, Any]]:
+    """Every item of a table (or of one of its indexes: eventually consistent, as a global
+    index is), strongly consistent otherwise, in DynamoDB's wire format."""
+    where = (
+        {"TableName": table, "ConsistentRead": True}
+        if index is None
+        else {"TableName": table, "IndexName": index}
+    )
+    pages = dynamodb.get_paginator("scan").paginate(**where)
     return [item for page in pages for item in page["Items"]]
 
 

@@ -17,7 +17,9 @@ from types import TracebackType
 from typing import Any, Self
 
 ADDRESS_VARIABLE = "AWS_XRAY_DAEMON_ADDRESS"
+# The largest UDP datagram: a segment never arrives cut.
 _MAX_DATAGRAM = 65_535
+# Room for the segments of a burst of invocations while the reader thread is busy.
 _RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 
 

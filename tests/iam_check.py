@@ -35,11 +35,12 @@ from typing import Any
 import boto3
 import yaml
 
-from devstack.config import ROOT, LocalStack
+from devstack.config import ROOT, DevStack
 from devstack.deploy import sam
 from devstack.processes import free_port
+from devstack.progress import print_progress_to_stderr
 from devstack.stack import RunningStack, running_stack
-from devstack.template import template_document
+from devstack.template import FUNCTION_TYPE, template_document
 from tests.e2e import test_least_privilege
 
 TESTS = "tests/e2e/test_least_privilege.py"
@@ -73,7 +74,7 @@ def removals(template: dict[str, Any]) -> list[Removal]:
     resources: dict[str, Any] = template["Resources"]
     found: list[Removal] = []
     for function, resource in resources.items():
-        if resource["Type"] != "AWS::Serverless::Function":
+        if resource["Type"] != FUNCTION_TYPE:
             continue
         properties = resource["Properties"]
         if "Role" in properties:  # !GetAtt <Role>.Arn: an explicit role of the template
@@ -264,10 +265,6 @@ class BySam:
         )
 
 
-def say(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", file=sys.stderr, flush=True)
-
-
 def check(functions: list[str] | None, via: str) -> list[Outcome]:
     chosen = [r for r in removals(template_document()) if not functions or r.function in functions]
     tests = tests_exercising()
@@ -277,16 +274,18 @@ def check(functions: list[str] | None, via: str) -> list[Outcome]:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     log = REPORT.with_suffix(".log")
     log.write_text("")
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name=STACK_NAME
     )
     with (
-        running_stack(config, None, say) as running,
+        running_stack(config, None, print_progress_to_stderr) as running,
         tempfile.TemporaryDirectory(prefix="iam-check-") as folder,
     ):
         stack = Stack(running)
         every_test = sorted({node for nodes in tests.values() for node in nodes})
-        say(f"baseline: {len(every_test)} tests with the template's own policies (pytest output: {log})")
+        print_progress_to_stderr(
+            f"baseline: {len(every_test)} tests with the template's own policies (pytest output: {log})"
+        )
         # Twice at most: the first run meets every function cold, on a machine that may be busy.
         if not (run_tests(stack, every_test, log) or run_tests(stack, every_test, log)):
             raise SystemExit(f"the tests fail with the template's own policies: nothing to judge ({log})")
@@ -308,7 +307,9 @@ def _one(stack: Stack, applier: ByIam | BySam, removal: Removal, node_ids: list[
         undo()
     outcome = Outcome(removal, caught, denied, round(time.time() - started, 1))
     verdict = "caught" if caught else "NOT CAUGHT"
-    say(f"{verdict:10} {removal} ({outcome.seconds:.0f} s{', denied' if denied else ''})")
+    print_progress_to_stderr(
+        f"{verdict:10} {removal} ({outcome.seconds:.0f} s{', denied' if denied else ''})"
+    )
     return outcome
 
 

@@ -44,7 +44,7 @@ DEPOSIT_ROUTE = ("post", "/customers/{customer_id}/deposits")
 CONTRACT_ROUTES = SAMPLED_ROUTES | {STATEMENT_ROUTE, ME_ROUTE}
 # Every route answers these too: no verified identity (401), or not this route's kind (403).
 ACCESS_ERRORS = {"401": "unauthorized", "403": "forbidden"}
-# What each route may answer besides its success, per the contract table in DESIGN.md.
+# What each route may answer besides its success, per the routes table of README.md ("Try it").
 DOCUMENTED_ERRORS = {
     ("post", "/customers"): {"409", "422"},
     ("get", "/customers/{customer_id}"): {"404"},

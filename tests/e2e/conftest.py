@@ -11,7 +11,6 @@ rail's access token. Sign-ins happen before any timed loop.
 
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,13 +20,14 @@ import boto3
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.deploy import outputs
 from devstack.gateway import Gateway
 from devstack.identities import Cognito
 from devstack.processes import free_port
+from devstack.ses_inbox import ses_messages
 from devstack.stack import running_stack
-from devstack.wallet_client import Http, Reply, deposit_request, scan, ses_messages
+from devstack.wallet_client import Http, Reply, deposit_request, new_person, scan
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,8 +81,7 @@ class Api:
 
     def person(self) -> Person:
         """A new verified user of the stack's pool, signed in (the administrator creates it)."""
-        email = f"{uuid.uuid4().hex[:12]}@example.com"
-        return Person(email, self.cognito.admin_customer_token(email))
+        return Person(*new_person(self.cognito, "e2e"))
 
     @cached_property
     def rail_token(self) -> str:
@@ -115,7 +114,9 @@ class Api:
 
 
 def eventually[T](probe: Callable[[], T | None], timeout_seconds: float = 30) -> T:
-    """Poll until ``probe`` returns something: the pipeline is asynchronous by design."""
+    """Poll until ``probe`` returns something: the pipeline is asynchronous by design. It
+    finishes a step in a second or two here; 30 s is a stuck pipeline, not a slow one, and
+    a fifth of a second between polls keeps the API and SES capture lightly loaded."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         result = probe()
@@ -130,13 +131,13 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     attached = os.environ.get("WALLET_E2E_API_URL")
     if attached:
         aws_url = os.environ.get("WALLET_E2E_AWS_URL", "http://127.0.0.1:4566")
-        stack = LocalStack(endpoint_port=int(aws_url.rsplit(":", 1)[1]))
+        stack = DevStack(endpoint_port=int(aws_url.rsplit(":", 1)[1]))
         yield _api(attached.rstrip("/"), aws_url, outputs(stack), stack.stack_name)
         return
     if request.config.getoption("--stack") == "localstack":
         yield from _localstack_api()
         return
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(), api_port=free_port(), authorizer_port=free_port(), stack_name="wallet-e2e"
     )
     with running_stack(config, None, print) as running:

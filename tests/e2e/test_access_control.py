@@ -28,9 +28,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from devstack.identities import Cognito, new_password
-from devstack.wallet_client import Reply, registration
+from devstack.wallet_client import Customer, Reply, registration
 from tests.e2e.conftest import Api, Person, eventually
-from tests.e2e.test_api_over_http import Customer
 from tests.e2e.test_money_flow import active_customer, statement
 
 Role = Literal["newcomer", "ana", "rail"]
@@ -192,7 +191,8 @@ def _canonical(items: list[dict[str, Any]]) -> frozenset[str]:
 
 
 def settled(api: Api) -> Snapshot:
-    """A snapshot that stayed the same for a second: the pipeline has nothing left in flight."""
+    """A snapshot that stayed the same for a second: the pipeline has nothing left in flight.
+    Up to a minute to get there: the requests before it may have queued many steps."""
 
     def quiet() -> Snapshot | None:
         first = Snapshot.of(api)
@@ -234,10 +234,11 @@ def world(api: Api) -> Iterator[World]:
             "rail": elsewhere_pool.rail_token(),
         }
         last_expiry = max(claims_of(token)["exp"] for token in expired.values())
-        time.sleep(max(0.0, last_expiry + 1 - time.time()))
+        time.sleep(max(0.0, last_expiry + 1 - time.time()))  # a second past the expiry: expired by any clock
         quiet = settled(api)
         yield World(ana, bia, carla, newcomer, paid.body, key, tokens, expired, elsewhere)
-    # A refusal that set off anything asynchronous would show here, after the last case.
+    # A refusal that set off anything asynchronous would show here, after the last case: two
+    # seconds, twice the quiet period ``settled`` trusts.
     time.sleep(2)
     assert Snapshot.of(api).changes_since(quiet) == {}
 

@@ -1,49 +1,24 @@
 """The deployed API, over HTTP only: what a client of the wallet sees, signed in."""
 
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
-from devstack.wallet_client import registration
+from devstack.wallet_client import Customer, register, registration
 from tests.e2e.conftest import Api, Person
-
-
-@dataclass(frozen=True)
-class Customer:
-    """A registered customer and the person behind it (whose token reads and spends)."""
-
-    person: Person
-    body: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        customer_id: str = self.body["id"]
-        return customer_id
-
-    @property
-    def token(self) -> str:
-        return self.person.token
-
-    @property
-    def email(self) -> str:
-        return self.person.email
 
 
 def new_customer(api: Api, customer_type: str = "individual", person: Person | None = None) -> Customer:
     """A new person, signed in, registered as a customer (``pending`` until the sync opens its account)."""
     person = person or api.person()
-    answer = api.post("/customers", registration(customer_type), token=person.token)
-    assert answer.status == 201, answer
-    return Customer(person, answer.body)
+    return register(api.http, person.email, person.token, customer_type)
 
 
 def test_registration_answers_201_with_the_tokens_email_readable_back(api: Api) -> None:
     customer = new_customer(api)
 
-    assert customer.body["status"] in {"pending", "active"}
-    assert customer.body["email"] == customer.email
+    assert customer.registered["status"] in {"pending", "active"}
+    assert customer.registered["email"] == customer.email
     read = api.get(f"/customers/{customer.id}", customer.token)
     assert read.status == 200
     assert read.body["email"] == customer.email

@@ -6,7 +6,9 @@ the tables refuse a DeleteTable and can be restored to a point in time, the e-ma
 its key (ministack encrypts nothing with it) and a policy for two publishers only, whose roles
 alone may use the key, the pipeline functions run on the concurrency they reserve, and API Gateway runs a
 function only as its permission allows. ministack applies them with the project's fixes
-(devstack/ministack_gaps.py, G15-G20 in docs/local-stack.md).
+(devstack/ministack_gaps.py): resource-based policies (G15 in docs/local-stack.md), reserved
+concurrency (G16), stage throttles (G17) and access logs (G18), the topic's key (G19) and
+point-in-time recovery (G20).
 """
 
 import base64
@@ -19,7 +21,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack.template import resources
+from devstack.template import FUNCTION_TYPE, logical_ids, resources
 from tests.e2e.conftest import Api
 
 
@@ -163,9 +165,7 @@ def test_the_email_bus_key_rotates_and_only_the_publishers_may_use_it(api: Api) 
     assert granted == {"SyncFunctionRole", "SweeperFunctionRole"}
 
 
-FUNCTIONS = tuple(
-    name for name, resource in resources().items() if resource["Type"] == "AWS::Serverless::Function"
-)
+FUNCTIONS = tuple(logical_ids(FUNCTION_TYPE))
 
 
 def test_the_pipeline_functions_run_on_the_concurrency_they_reserve(api: Api) -> None:

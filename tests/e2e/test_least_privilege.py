@@ -17,40 +17,29 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from devstack import wallet_client
+from devstack.config import ROOT
 from devstack.documents import new_cpf
-from devstack.template import resources
-from devstack.wallet_client import Reply, bearer, registration
+from devstack.template import FUNCTION_TYPE, logical_ids
+from devstack.wallet_client import Customer, Reply, bearer, new_person, scan, wait_until_active
 from tests.e2e.conftest import Api, eventually
 from tests.reliability.aws import LocalAws
 
 DENIAL = re.compile(r"AccessDenied|is not authorized to perform")
-SQS_EVENT = Path(__file__).resolve().parents[2] / "events" / "notify_sqs.json"
-FUNCTIONS = tuple(
-    name for name, resource in resources().items() if resource["Type"] == "AWS::Serverless::Function"
-)
+SQS_EVENT = ROOT / "events" / "notify_sqs.json"
+# The sync opens an account within a second or two; as long as ``eventually`` waits.
+ACTIVATION_SECONDS = 30
+FUNCTIONS = tuple(logical_ids(FUNCTION_TYPE))
 
 
 def exercises(*functions: str) -> pytest.MarkDecorator:
     """The functions whose policies a test needs whole: what ``make iam-check`` runs it for."""
     assert set(functions) <= set(FUNCTIONS), functions
     return pytest.mark.exercises(*functions)
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    email: str
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return bearer(self.token)
 
 
 def keyed(token: str, key: str | None = None) -> dict[str, str]:
@@ -68,25 +57,20 @@ def aws(api: Api) -> LocalAws:
     raise LookupError(f"no stack on {api.aws_url} owns user pool {api.cognito.user_pool_id}")
 
 
-def register(api: Api) -> Person:
-    email = f"{uuid.uuid4().hex[:12]}@example.com"
-    token = api.cognito.admin_customer_token(email)
-    answer = api.post("/customers", registration("individual", "Cliente IAM"), bearer(token))
-    assert answer.status == 201, answer
-    return Person(answer.body["id"], email, token)
+def register(api: Api) -> Customer:
+    email, token = new_person(api.cognito, "iam")
+    return wallet_client.register(api.http, email, token, name="Cliente IAM")
 
 
 def read(api: Api, path: str, token: str) -> Reply:
     return api.call("GET", path, headers=bearer(token))
 
 
-def active(api: Api, person: Person) -> None:
-    eventually(
-        lambda: read(api, f"/customers/{person.id}", person.token).body.get("status") == "active" or None
-    )
+def active(api: Api, person: Customer) -> None:
+    wait_until_active(api.http, [person], ACTIVATION_SECONDS, pause_seconds=0.2)
 
 
-def statement(api: Api, person: Person, transactions: int) -> list[dict[str, Any]]:
+def statement(api: Api, person: Customer, transactions: int) -> list[dict[str, Any]]:
     def entries() -> list[dict[str, Any]] | None:
         answer = read(api, f"/customers/{person.id}/transactions", person.token)
         assert answer.status == 200, answer
@@ -96,7 +80,7 @@ def statement(api: Api, person: Person, transactions: int) -> list[dict[str, Any
     return eventually(entries)
 
 
-def subjects(api: Api, person: Person, count: int) -> list[str]:
+def subjects(api: Api, person: Customer, count: int) -> list[str]:
     """The subjects of the e-mails sent to ``person``, once there are ``count`` of them."""
 
     def sent() -> list[str] | None:
@@ -106,17 +90,13 @@ def subjects(api: Api, person: Person, count: int) -> list[str]:
     return eventually(sent)
 
 
-def untouched(aws: LocalAws, *people: Person) -> None:
+def untouched(aws: LocalAws, *people: Customer) -> None:
     """Wait until nothing of theirs is pending (outbox events, queued e-mails): the pipeline
     finished their work, marking each step done, which a denied update would have stopped."""
     names = (aws.outputs["CustomersTableName"], aws.outputs["LedgerTableName"])
 
     def settled() -> bool | None:
-        pending = [
-            item
-            for table in names
-            for item in aws.client("dynamodb").scan(TableName=table, IndexName="pending")["Items"]
-        ]
+        pending = [item for table in names for item in scan(aws.client("dynamodb"), table, index="pending")]
         return not any(p.id in json.dumps(item) for item in pending for p in people) or None
 
     eventually(settled)
@@ -155,7 +135,9 @@ def test_register_activate_deposit_transfer_read_and_email_with_only_the_templat
 ) -> None:
     with no_denials(aws):
         ana, bia = register(api), register(api)
-        again = api.post("/customers", {"name": "Ana", "document": new_cpf(), "type": "individual"}, ana.auth)
+        again = api.post(
+            "/customers", {"name": "Ana", "document": new_cpf(), "type": "individual"}, bearer(ana.token)
+        )
         assert (again.status, again.body["error"]) == (409, "customer_already_exists")
         active(api, ana)
         active(api, bia)

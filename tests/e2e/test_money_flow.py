@@ -4,20 +4,16 @@ import uuid
 
 import pytest
 
-from devstack.wallet_client import Reply
+from devstack.wallet_client import Customer, Reply, wait_until_active
 from tests.e2e.conftest import Api, eventually
-from tests.e2e.test_api_over_http import Customer, new_customer
+from tests.e2e.test_api_over_http import new_customer
 
 
 def active_customer(api: Api, customer_type: str = "individual") -> Customer:
-    """Signed in and registered first; then only reads are polled."""
+    """Signed in and registered first; then only reads are polled (as long as ``eventually``)."""
     customer = new_customer(api, customer_type)
-
-    def activated() -> Customer | None:
-        read = api.get(f"/customers/{customer.id}", customer.token).body
-        return Customer(customer.person, read) if read["status"] == "active" else None
-
-    return eventually(activated)
+    wait_until_active(api.http, [customer], 30, pause_seconds=0.2)
+    return customer
 
 
 def funded(api: Api, amount: str) -> Customer:
@@ -69,7 +65,7 @@ def test_a_transfer_moves_money_writes_both_statements_and_emails_the_payee(api:
 
 def test_a_pending_customer_cannot_receive_yet_and_is_told_when_to_retry(api: Api) -> None:
     customer = new_customer(api)
-    if customer.body["status"] == "active":
+    if customer.registered["status"] == "active":
         pytest.skip("the sync activated the customer before the deposit could be tried")
 
     answer = api.deposit(customer.id, "1.00")

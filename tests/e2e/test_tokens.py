@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from devstack.config import LocalStack
-from devstack.identities import VERIFICATION_MESSAGE
+from devstack.config import DevStack
+from devstack.ses_inbox import VERIFICATION_MESSAGE
 from devstack.tokens import DEFAULT_PASSWORD, main
 from devstack.wallet_client import registration
 from tests.e2e.conftest import Api
@@ -19,7 +19,7 @@ JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 
 def run(api: Api, *argv: str) -> tuple[int, str, str]:
     """``python -m devstack.tokens ...`` on the stack the tests run against: (exit code, stdout, stderr)."""
-    stack = LocalStack(endpoint_port=urlsplit(api.aws_url).port or 4566, stack_name=api.stack_name)
+    stack = DevStack(endpoint_port=urlsplit(api.aws_url).port or 4566, stack_name=api.stack_name)
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), stack, out, err)
     return code, out.getvalue(), err.getvalue()

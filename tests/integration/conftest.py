@@ -13,34 +13,16 @@ import pytest
 
 from devstack.documents import new_cnpj, new_cpf
 from tests.conftest import Tables
+from tests.support.authorizers import AllowingAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.ledger_checks import Item, ItemKey, table_items
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
 from wallet.domain.customers import Customer, CustomerType
-from wallet.domain.errors import AuthorizerUnavailable, TransferNotAuthorized
 from wallet.events import CustomerRegistered, parse_event
 from wallet.service.money_movement import Authorizer, MoneyMovement
 from wallet.service.registration import register_customer
 from wallet.service.sync import apply_customer_registered
-
-
-class AllowingAuthorizer:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def authorize(self) -> None:
-        self.calls += 1
-
-
-class DenyingAuthorizer:
-    def authorize(self) -> None:
-        raise TransferNotAuthorized("the authorizer denied the transfer")
-
-
-class UnavailableAuthorizer:
-    def authorize(self) -> None:
-        raise AuthorizerUnavailable("the authorizer did not answer", retry_after_seconds=5)
 
 
 @dataclass

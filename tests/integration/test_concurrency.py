@@ -21,9 +21,13 @@ from wallet.domain.ledger import Transaction, TransactionKind, new_transaction, 
 from wallet.events import TransactionCreated
 from wallet.service.money_movement import MoneyMovement, Movement
 
+# 8 threads racing over 10 accounts: most transfers meet another on the same account.
 ACCOUNTS = 10
-INITIAL_CENTAVOS = 10_000  # R$ 100,00 each
+# R$ 100,00 each, against amounts of up to R$ 50,00: balances run out within a few
+# transfers, so the race to overdraw (balance >= amount) happens many times.
+INITIAL_CENTAVOS = 10_000
 THREADS = 8
+# 800 transfers in all: a few seconds on either engine, and many insufficient_funds races.
 TRANSFERS_PER_THREAD = 100
 MAX_AMOUNT = 5_000
 

@@ -1,7 +1,10 @@
 """The gaps devstack/ministack_gaps.py closes, shown on a real ministack (docs/local-stack.md).
 
-Each test is the minimal reproduction of its gap: without the fix it fails. G12-G15 need
-IAM enforced, so they run on a ministack of their own with AUTH=true.
+Each test is the minimal reproduction of its gap: without the fix it fails. Its docstring
+names the gap and, in parentheses, its section of docs/local-stack.md (G1 .. G23), which
+also names the fix in devstack/ministack_gaps.py. The gaps that show only with IAM
+enforced (SES authorization, mappings acting as the role, topic policies, resource-based
+policies, PublishBatch: G12-G15, G22) run on a ministack of their own with AUTH=true.
 """
 
 import io
@@ -75,6 +78,10 @@ def _physical_ids(cloudformation: Any, stack: str) -> dict[str, str]:
 
 
 def _drain(sqs: Any, queue_url: str, until: int, timeout_seconds: float = 60) -> list[str]:
+    """The bodies of up to ``until`` messages, deleted as read. A delivery takes seconds here;
+    a minute only covers a busy machine.
+    A shorter timeout is a wait for what must NOT arrive: long enough for a delivery to have
+    happened had it been allowed."""
     bodies: list[str] = []
     deadline = time.monotonic() + timeout_seconds
     while len(bodies) < until and time.monotonic() < deadline:
@@ -104,6 +111,8 @@ def _client(ministack: Server, service: str) -> Any:
 def test_a_reported_stream_failure_is_retried_then_sent_to_the_on_failure_destination(
     ministack: Server,
 ) -> None:
+    """Stream mappings ignored batchItemFailures and MaximumRetryAttempts (G1/G2). Without the fix,
+    the failed record is delivered once and nothing reaches the destination."""
     dynamodb, sqs, lambda_ = (_client(ministack, s) for s in ("dynamodb", "sqs", "lambda"))
     suffix = uuid.uuid4().hex[:8]
     table = _streamed_table(dynamodb, f"gap-{suffix}")
@@ -129,6 +138,7 @@ def test_a_reported_stream_failure_is_retried_then_sent_to_the_on_failure_destin
         dynamodb.put_item(TableName=table["TableName"], Item={"pk": {"S": key}})
     on_failure = _drain(sqs, failures, until=1)
     dynamodb.put_item(TableName=table["TableName"], Item={"pk": {"S": "after"}})
+    # Nothing stops at 100 deliveries: 15 s for every retry (MaximumRetryAttempts 2) to arrive.
     deliveries = Counter(_drain(sqs, seen, until=100, timeout_seconds=15))
 
     assert len(on_failure) == 1
@@ -148,7 +158,7 @@ if (FLAGS / "broken").exists():
 def handler(event, context):
     if event.get("hold"):
         (FLAGS / "holding").touch()
-        deadline = time.time() + 25
+        deadline = time.time() + 25  # released by the test within seconds; 25 s is a test gone wrong
         while not (FLAGS / "release").exists() and time.time() < deadline:
             time.sleep(0.05)
     return {"served": True}
@@ -158,14 +168,15 @@ def handler(event, context):
 def _wait_for(path: Path, timeout_seconds: float = 60) -> None:
     deadline = time.monotonic() + timeout_seconds
     while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.05)  # a flag file: cheap to look for, and the test waits on it
     assert path.exists(), f"{path} never appeared"
 
 
 def test_a_worker_failing_to_start_leaves_the_other_workers_of_its_function_serving(
     ministack: Server, tmp_path: Path
 ) -> None:
-    """G11: without the fix, the second call's failed start kills the worker serving the first."""
+    """One worker failing to start killed every worker of its function (G11). Without the fix, the
+    second call's failed start kills the worker serving the first."""
     lambda_ = _client(ministack, "lambda")
     name = f"gap-{uuid.uuid4().hex[:8]}"
     _create_function(
@@ -236,7 +247,8 @@ def _as_new_user(ministack: Server, service: str, policy: str | None = None) -> 
 
 
 def test_ses_authorizes_a_send_on_the_identity_it_sends_from(ministack_with_iam: Server) -> None:
-    """G12: AWS authorizes ses:SendEmail on the sending identity's ARN; ministack on ``*``."""
+    """SES SendEmail was authorized on resource * (G12). AWS authorizes ses:SendEmail on the sending
+    identity's ARN; ministack on ``*``."""
     ses = _client(ministack_with_iam, "sesv2")
     suffix = uuid.uuid4().hex[:8]
     sender, other = f"sender-{suffix}@example.com", f"other-{suffix}@example.com"
@@ -296,7 +308,8 @@ def _function_seeing_into(
 def test_a_mapping_reads_its_source_only_as_far_as_the_functions_role_may(
     ministack_with_iam: Server, source: str
 ) -> None:
-    """G13: without the fix, the record is delivered although the role may not read the source."""
+    """Event source mappings did not act as the function's role (G13). Without the fix, the record
+    is delivered although the role may not read the source."""
     dynamodb, sqs, lambda_, iam = (
         _client(ministack_with_iam, s) for s in ("dynamodb", "sqs", "lambda", "iam")
     )
@@ -337,7 +350,8 @@ def test_a_mapping_reads_its_source_only_as_far_as_the_functions_role_may(
 def test_a_failed_batch_reaches_the_on_failure_destination_only_if_the_role_may_send_there(
     ministack_with_iam: Server,
 ) -> None:
-    """G13: without the fix, the failure record is sent although the role may not send it."""
+    """Event source mappings did not act as the function's role (G13). Without the fix, the failure
+    record is sent although the role may not send it."""
     dynamodb, sqs, lambda_, iam = (
         _client(ministack_with_iam, s) for s in ("dynamodb", "sqs", "lambda", "iam")
     )
@@ -375,8 +389,9 @@ def test_a_failed_batch_reaches_the_on_failure_destination_only_if_the_role_may_
 def test_a_topic_a_stack_creates_lets_no_one_publish_whom_iam_does_not_allow(
     ministack_with_iam: Server,
 ) -> None:
-    """G14: a topic from CreateTopic refuses a user no policy lets publish; without the fix,
-    the same topic created by a CloudFormation stack takes the user's message."""
+    """A stack's topic let anyone publish (G14). A topic from CreateTopic refuses a user no policy
+    lets publish; without the fix, the same topic created by a CloudFormation stack takes the user's
+    message."""
     cloudformation, sns = _client(ministack_with_iam, "cloudformation"), _client(ministack_with_iam, "sns")
     stack = f"gap-topic-{uuid.uuid4().hex[:8]}"
     template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
@@ -394,8 +409,9 @@ def test_a_topic_a_stack_creates_lets_no_one_publish_whom_iam_does_not_allow(
 
 
 def test_a_publish_batch_is_authorized_as_sns_publish(ministack_with_iam: Server) -> None:
-    """G22: a user whose policy allows sns:Publish on a topic (IAM defines no other action for
-    PublishBatch) publishes a batch to it, and no other topic."""
+    """A PublishBatch was authorized as an action IAM does not define (G22). A user whose policy
+    allows sns:Publish on a topic (IAM defines no other action for PublishBatch) publishes a batch
+    to it, and no other topic."""
     sns = _client(ministack_with_iam, "sns")
     allowed, other = (sns.create_topic(Name=f"gap-batch-{uuid.uuid4().hex[:8]}")["TopicArn"] for _ in "ab")
     as_user = _as_new_user(ministack_with_iam, "sns", _allow(["sns:Publish"], allowed))
@@ -448,14 +464,16 @@ def declared(ministack: Server) -> dict[str, str]:
 def test_a_stacks_function_gets_the_concurrency_it_reserves(
     ministack: Server, declared: dict[str, str]
 ) -> None:
-    """G16: without the fix, get-function-concurrency answers {}."""
+    """A stack's reserved concurrency was ignored, and any reservation accepted (G16). Without the
+    fix, get-function-concurrency answers {}."""
     answer = _client(ministack, "lambda").get_function_concurrency(FunctionName=declared["Function"])
 
     assert answer.get("ReservedConcurrentExecutions") == 3
 
 
 def test_a_reservation_must_leave_the_account_a_hundred_unreserved_executions(ministack: Server) -> None:
-    """G16: without the fix, a reservation leaving fewer than 100 unreserved is stored."""
+    """A stack's reserved concurrency was ignored, and any reservation accepted (G16). Without the
+    fix, a reservation leaving fewer than 100 unreserved is stored."""
     lambda_ = _client(ministack, "lambda")
     name = f"gap-{uuid.uuid4().hex[:8]}"
     _create_function(lambda_, name, "def handler(event, context):\n    return 1\n")
@@ -469,14 +487,16 @@ def test_a_reservation_must_leave_the_account_a_hundred_unreserved_executions(mi
 
 
 def test_a_stacks_topic_keeps_its_key(ministack: Server, declared: dict[str, str]) -> None:
-    """G19: without the fix, get-topic-attributes has no KmsMasterKeyId."""
+    """A stack's topic lost its KmsMasterKeyId (G19). Without the fix, get-topic-attributes has no
+    KmsMasterKeyId."""
     attributes = _client(ministack, "sns").get_topic_attributes(TopicArn=declared["Topic"])["Attributes"]
 
     assert attributes.get("KmsMasterKeyId") == declared["Key"]
 
 
 def test_a_stacks_table_recovers_to_a_point_in_time(ministack: Server, declared: dict[str, str]) -> None:
-    """G20: without the fix, describe-continuous-backups answers DISABLED."""
+    """A stack's tables ignored PointInTimeRecoverySpecification (G20). Without the fix,
+    describe-continuous-backups answers DISABLED."""
     described = _client(ministack, "dynamodb").describe_continuous_backups(TableName=declared["Table"])
     recovery = described["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
 
@@ -555,7 +575,8 @@ def _get(url: str) -> tuple[int, bytes, str]:
 def test_a_stage_reads_back_its_route_settings_in_the_apis_casing(
     ministack: Server, throttled: dict[str, str]
 ) -> None:
-    """G17: without the fix, get-stage through an SDK reads the route settings back empty."""
+    """An HTTP API stage's throttles were not applied (G17). Without the fix, get-stage through an
+    SDK reads the route settings back empty."""
     stage = _client(ministack, "apigatewayv2").get_stage(ApiId=throttled["Api"], StageName="$default")
 
     assert stage["RouteSettings"] == {"GET /ping": {"ThrottlingBurstLimit": 3, "ThrottlingRateLimit": 0.5}}
@@ -563,7 +584,8 @@ def test_a_stage_reads_back_its_route_settings_in_the_apis_casing(
 
 
 def test_a_route_answers_429_once_its_burst_is_spent(ministack: Server, throttled: dict[str, str]) -> None:
-    """G17: without the fix, every request is served whatever the route's throttle."""
+    """An HTTP API stage's throttles were not applied (G17). Without the fix, every request is
+    served whatever the route's throttle."""
     url = f"{ministack.url}/_aws/execute-api/{throttled['Api']}/ping"
     answers = [_get(url) for _ in range(5)]  # a burst of 3, then one token every 2 s
 
@@ -572,7 +594,8 @@ def test_a_route_answers_429_once_its_burst_is_spent(ministack: Server, throttle
 
 
 def test_a_stage_writes_one_access_log_line_per_request(ministack: Server, throttled: dict[str, str]) -> None:
-    """G18: without the fix, the stage's log group never gets a stream."""
+    """A stage's access log was never written (G18). Without the fix, the stage's log group never
+    gets a stream."""
     logs = _client(ministack, "logs")
     url = f"{ministack.url}/_aws/execute-api/{throttled['Api']}/ping"
     time.sleep(2.5)  # a token for this test's request, whatever the one above spent
@@ -614,7 +637,8 @@ def _reporting_function(ministack: Server, name: str) -> tuple[str, str]:
 def test_api_gateway_invokes_a_function_only_as_its_resource_policy_allows(
     ministack_with_iam: Server,
 ) -> None:
-    """G15: without the fix, the route runs a function whose policy does not name API Gateway."""
+    """Services invoked a function whatever its resource-based policy said (G15). Without the fix,
+    the route runs a function whose policy does not name API Gateway."""
     api, lambda_ = _client(ministack_with_iam, "apigatewayv2"), _client(ministack_with_iam, "lambda")
     name = f"gap-api-{uuid.uuid4().hex[:8]}"
     function_arn, _seen = _reporting_function(ministack_with_iam, name)
@@ -641,7 +665,8 @@ def test_api_gateway_invokes_a_function_only_as_its_resource_policy_allows(
 
 
 def test_a_rule_invokes_a_function_only_as_its_resource_policy_allows(ministack_with_iam: Server) -> None:
-    """G15: without the fix, the rule runs a function whose policy does not name EventBridge."""
+    """Services invoked a function whatever its resource-based policy said (G15). Without the fix,
+    the rule runs a function whose policy does not name EventBridge."""
     events, lambda_, sqs = (_client(ministack_with_iam, s) for s in ("events", "lambda", "sqs"))
     name = f"gap-rule-{uuid.uuid4().hex[:8]}"
     function_arn, seen = _reporting_function(ministack_with_iam, name)
@@ -668,8 +693,9 @@ def test_a_rule_invokes_a_function_only_as_its_resource_policy_allows(ministack_
 
 
 def test_a_stacks_queue_mapping_takes_its_maximum_concurrency_from_a_parameter(ministack: Server) -> None:
-    """G23: a mapping whose ScalingConfig names a parameter (text, as every Ref is) is created;
-    without the fix the queue's poller fails on it at every pass and nothing is consumed."""
+    """A stack's queue mapping kept MaximumConcurrency as text (G23). A mapping whose ScalingConfig
+    names a parameter (text, as every Ref is) is created; without the fix the queue's poller fails
+    on it at every pass and nothing is consumed."""
     sqs, lambda_ = _client(ministack, "sqs"), _client(ministack, "lambda")
     cloudformation = _client(ministack, "cloudformation")
     suffix = uuid.uuid4().hex[:8]

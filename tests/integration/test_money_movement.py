@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import DenyingAuthorizer, Stores, UnavailableAuthorizer
+from tests.integration.conftest import Stores
+from tests.support.authorizers import DenyingAuthorizer, UnavailableAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent
 from wallet.adapters.dynamodb import connection_for

@@ -8,26 +8,25 @@ dependency outlives the test's tables.
 """
 
 import copy
-import importlib.util
 import json
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 
 from devstack.documents import new_cpf
+from devstack.ses_inbox import ses_messages
 from devstack.template import create_table_request, resources
+from devstack.wallet_client import scan
 from tests.conftest import Tables
+from tests.support.authorizers import AllowingAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID, Person
-from tests.support.lambda_events import LambdaContext
+from tests.support.lambda_events import LambdaContext, fresh_handler, sample
 from tests.support.servers import Server
 from wallet import bootstrap
 from wallet.adapters.customers_store import CustomersStore
@@ -39,31 +38,9 @@ from wallet.domain.statements import StatementEntry
 from wallet.service.money_movement import MoneyMovement
 from wallet.service.registration import register_customer
 
-ROOT = Path(__file__).resolve().parents[2]
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# How long ``emails_to`` waits for SES to have accepted what a handler just sent: notify
+# sends at once, so a few seconds only cover a busy machine.
 _POLL_SECONDS = 5.0
-
-
-def sample(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((ROOT / "events" / f"{name}.json").read_text())
-    return event
-
-
-def load_handler(function: str) -> Handler:
-    """``functions/<function>/app.py``'s handler, as in a cold container: nothing built yet."""
-    bootstrap.forget_all()
-    path = ROOT / "functions" / function / "app.py"
-    spec = importlib.util.spec_from_file_location(f"pipeline_{function}_{uuid.uuid4().hex}", path)
-    assert spec is not None and spec.loader is not None
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    handler: Handler = module.lambda_handler
-    return handler
-
-
-class AllowingAuthorizer:
-    def authorize(self) -> None:
-        return None
 
 
 @dataclass
@@ -100,7 +77,7 @@ class PipelineStack:
 
     # ------------------------------------------------------------ the handlers
     def invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
-        return load_handler(function)(event, LambdaContext(function_name=f"wallet-{function}"))
+        return fresh_handler(function)(event, LambdaContext(function_name=f"wallet-{function}"))
 
     def sync(self, records: list[dict[str, Any]]) -> list[str]:
         """Run the sync on these records; the sequence numbers it reported as failed."""
@@ -163,19 +140,17 @@ class PipelineStack:
         """E-mails SES accepted for ``address`` (bounded polling of ministack's outbox)."""
         deadline = time.monotonic() + _POLL_SECONDS
         while True:
-            with urllib.request.urlopen(f"{self.endpoint}/_ministack/ses/messages", timeout=5) as response:
-                accounts = json.load(response)["messages"]
-            sent = [m for messages in accounts.values() for m in messages if address in m["To"]]
+            sent = [m for m in ses_messages(self.endpoint, timeout_seconds=5) if address in m["To"]]
             if len(sent) >= expected or time.monotonic() > deadline:
                 return sent
-            time.sleep(0.1)
+            time.sleep(0.1)  # SES accepts within milliseconds here: poll often, return early
 
     # ------------------------------------------------------------ the customers table
     def statement_of(self, customer_id: str) -> list[StatementEntry]:
         return self.statements.page(customer_id, limit=100, cursor=None).entries
 
     def idempotency_records(self) -> list[dict[str, Any]]:
-        return list(boto3.client("dynamodb").scan(TableName=self.idempotency_table)["Items"])
+        return scan(boto3.client("dynamodb"), self.idempotency_table)
 
 
 def _passes_the_filter(record: dict[str, Any], mapping: str) -> bool:

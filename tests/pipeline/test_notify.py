@@ -10,7 +10,8 @@ import boto3
 import pytest
 
 from devstack.redrive import redrive
-from tests.pipeline.conftest import Parties, PipelineStack, sample
+from tests.pipeline.conftest import Parties, PipelineStack
+from tests.support.lambda_events import sample
 from wallet.adapters.customers_store import CustomerItem
 from wallet.domain.customers import Customer, CustomerStatus, CustomerType
 from wallet.service.notifications import Notification

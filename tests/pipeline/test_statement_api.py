@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.pipeline.conftest import Handler, Parties, PipelineStack
+from tests.pipeline.conftest import Parties, PipelineStack
 from tests.support.identities import Person
-from tests.support.lambda_events import ApiResponse, LambdaContext, http_event
+from tests.support.lambda_events import ApiResponse, Handler, LambdaContext, http_event
 from wallet.api import statement
 from wallet.api.http import lambda_handler_for
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import boto3
 
-from tests.pipeline.conftest import Parties, PipelineStack, sample
+from tests.pipeline.conftest import Parties, PipelineStack
+from tests.support.lambda_events import sample
 from wallet.adapters.email_bus import SnsEmailBus
 from wallet.adapters.ledger_store import TransactionItem
 from wallet.adapters.outbox import OUTBOX_ENTITY

@@ -15,15 +15,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
-from pathlib import Path
 from typing import Any
 
 import boto3
 
+from devstack.config import ROOT
 from devstack.redrive import redrive
-from devstack.wallet_client import app_messages, plain_items
+from devstack.ses_inbox import app_messages
+from devstack.wallet_client import plain_items
 
-ROOT = Path(__file__).resolve().parents[2]
 SWEEPER_EVENT = (ROOT / "events" / "sweeper_schedule.json").read_bytes()
 # The sweeper's Timeout in template.yaml, plus a margin: the longest a scheduled sweep holds it.
 SWEEP_TIMEOUT_SECONDS = 70

@@ -14,13 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from devstack.wallet_client import Http
+from devstack.wallet_client import Customer, Http
 from tests.reliability.aws import Email
-from tests.reliability.client import Customer
 from tests.reliability.load import Movement
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.money import parse_amount
 
+# The largest page the statement route serves (MAX_PAGE_SIZE): the fewest requests per check.
 STATEMENT_PAGE = 100
 
 

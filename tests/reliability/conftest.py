@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
@@ -28,8 +28,11 @@ from devstack.wallet_client import Http
 from tests.reliability import figures
 from tests.reliability.aws import LocalAws
 from tests.reliability.client import Identities
-from tests.reliability.form import FORM, FULL
+from tests.reliability.suite_sizes import FULL, SIZES
 
+# The template's 120 s grace and 180 s visibility timeout would make every recovery the
+# suite provokes wait minutes; a second's grace lets the sweeper finish what a crash left
+# as soon as it is invoked, and 5 s returns a message a dead worker held to the queue soon.
 SWEEPER_GRACE_SECONDS = 1
 VISIBILITY_TIMEOUT_SECONDS = 5
 
@@ -57,9 +60,9 @@ def tune_for_tests(aws: LocalAws, visibility_timeout_seconds: int = VISIBILITY_T
     aws.set_notifications_visibility_timeout(visibility_timeout_seconds)
 
 
-def new_config(name: str) -> LocalStack:
+def new_config(name: str) -> DevStack:
     """Free ports, and a stack name of this run only."""
-    return LocalStack(
+    return DevStack(
         endpoint_port=free_port(),
         api_port=free_port(),
         authorizer_port=free_port(),
@@ -79,14 +82,14 @@ def deployed() -> Iterator[Deployed]:
 
 
 def pytest_report_header() -> str:
-    hint = "" if FORM is FULL else " (WALLET_RELIABILITY=full or `make reliability` for the full one)"
-    return f"wallet reliability suite: {FORM.name} form{hint}"
+    hint = "" if SIZES is FULL else " (WALLET_RELIABILITY=full or `make reliability` for the full one)"
+    return f"wallet reliability suite: {SIZES.name} form{hint}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int) -> None:
     if not figures.FIGURES:
         return
     path = figures.write(complete=exitstatus == pytest.ExitCode.OK)
-    terminalreporter.section(f"reliability figures ({FORM.name} form, also in {path})")
+    terminalreporter.section(f"reliability figures ({SIZES.name} form, also in {path})")
     for line in figures.lines():
         terminalreporter.write_line(line)

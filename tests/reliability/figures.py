@@ -13,7 +13,7 @@ from typing import Any
 
 from benchmarks import machine
 from devstack.config import ROOT
-from tests.reliability.form import FORM, FULL
+from tests.reliability.suite_sizes import FULL, SIZES
 
 PUBLISHED = ROOT / "benchmarks" / "reliability.json"
 # Every test of the suite records under one of these names.
@@ -32,15 +32,15 @@ def record(test: str, **figures: Any) -> None:
 def write(complete: bool) -> Path:
     """Where the figures went: published only if the full form ran whole and passed."""
     recorded = {name.split("[")[0] for name in FIGURES}
-    publish = FORM is FULL and complete and recorded == SECTIONS
-    target = PUBLISHED if publish else ROOT / ".local" / "reliability" / f"figures-{FORM.name}.json"
+    publish = SIZES is FULL and complete and recorded == SECTIONS
+    target = PUBLISHED if publish else ROOT / ".local" / "reliability" / f"figures-{SIZES.name}.json"
     run = {
         **machine.describe(),
         "duration_s": round(time.monotonic() - STARTED),
         "load_average_at_start": LOAD_AT_START,
         "load_average_at_end": machine.load_average(),
     }
-    document = {"command": "make reliability", "form": FORM.name, "machine": run, "tests": FIGURES}
+    document = {"command": "make reliability", "form": SIZES.name, "machine": run, "tests": FIGURES}
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
     return target

@@ -16,14 +16,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from devstack.wallet_client import Http, NoAnswer, Reply
-from tests.reliability.client import Customer, Identities
+from devstack.wallet_client import Customer, Http, NoAnswer, Reply
+from tests.reliability.client import Identities
 from wallet.domain.ledger import TransactionKind, transaction_id_for
 from wallet.domain.money import format_amount
 
+# Concurrent clients of a load run: as many as the benchmarks use.
 CLIENTS = 8
 # 503s of the contract: definitive answers that nothing was written.
 DEFINITIVE_5XX = {"authorizer_unavailable", "store_busy"}
+# Before sending again a request that got no definitive answer: a dead worker's replacement
+# starts in about that time, and a client retrying faster only adds load.
 _RETRY_PAUSE_SECONDS = 0.3
 
 

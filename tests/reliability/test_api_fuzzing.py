@@ -39,15 +39,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from devstack.documents import new_cpf
-from devstack.wallet_client import Http, bearer
+from devstack.wallet_client import Http, bearer, wait_until_active
 from tests.reliability import figures
-from tests.reliability.client import Identities, register, wait_until_active
+from tests.reliability.client import Identities, register
 from tests.reliability.conftest import Deployed
-from tests.reliability.form import FORM
+from tests.reliability.suite_sizes import SIZES
 
 Case = AnyCase[Any]
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_seconds)]
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(SIZES.stack_test_timeout_seconds)]
 
 OPERATIONS = (
     "POST /customers",
@@ -65,6 +65,7 @@ CONFORMANCE: tuple[CheckFunction, ...] = (
     response_schema_conformance,
     response_headers_conformance,
 )
+# Failing examples kept per check for the report: enough to see a pattern, short to read.
 _EXAMPLES_KEPT = 3
 
 
@@ -238,7 +239,9 @@ def fuzz_operation(
     takes_ids = bool(fixed) or operation.path in {"/transfers", "/customers"}
     with_known = sender(people.take) if operation.path == "/customers" else own
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        examples = FORM.fuzz_examples if mode is GenerationMode.POSITIVE else max(1, FORM.fuzz_examples // 2)
+        examples = (
+            SIZES.fuzz_examples if mode is GenerationMode.POSITIVE else max(1, SIZES.fuzz_examples // 2)
+        )
         run_cases(operation.as_strategy(generation_mode=mode), examples, own)
         if takes_ids:
             strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed or None)
@@ -255,7 +258,7 @@ def known(deployed: Deployed) -> Known:
 def fuzzed(deployed: Deployed, known: Known) -> dict[str, Report]:
     base_url = deployed.http.base_url
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    people = People(deployed.identities).sign_in(registrations_with_known_parties(FORM.fuzz_examples))
+    people = People(deployed.identities).sign_in(registrations_with_known_parties(SIZES.fuzz_examples))
     started = time.monotonic()
     reports: dict[str, Report] = {}
     with requests.Session() as session:
@@ -292,7 +295,7 @@ def test_the_fuzzer_covered_every_operation_of_the_spec(fuzzed: dict[str, Report
 
 
 def test_the_fuzzer_sent_enough_requests(fuzzed: dict[str, Report]) -> None:
-    assert sum(r.requests for r in fuzzed.values()) >= FORM.fuzz_requests_at_least
+    assert sum(r.requests for r in fuzzed.values()) >= SIZES.fuzz_requests_at_least
 
 
 def test_every_request_passed_the_gateways_jwt_authorizer(fuzzed: dict[str, Report]) -> None:

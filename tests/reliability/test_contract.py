@@ -31,27 +31,25 @@ from pathlib import Path
 
 import pytest
 
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.documents import new_cnpj, new_cpf
 from devstack.identities import Cognito
 from devstack.processes import free_port
 from devstack.stack import RunningStack, running_stack
-from devstack.wallet_client import Http, deposit_request
+from devstack.wallet_client import Customer, Http, deposit_request, new_person, register, wait_until_active
 
+# A deploy and one schemathesis CLI run of EXAMPLES per operation, with a wide margin: ten
+# minutes is a hang, not a slow run.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+# Examples per operation: every operation meets each kind of bad input at least once, in a
+# run short enough for every ``make test``; the fixed seed makes it the same run each time.
 EXAMPLES = 25
 SEED = 20240601
 # How often a generated id or document is replaced by one that exists or is valid.
 KNOWN_VALUES_PROBABILITY = 0.5
-
-
-@dataclass(frozen=True)
-class Caller:
-    customer_id: str
-    token: str
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    config = LocalStack(
+    config = DevStack(
         endpoint_port=free_port(),
         api_port=free_port(),
         authorizer_port=free_port(),
@@ -85,24 +83,20 @@ def stack() -> Iterator[Stack]:
 
 def signed_in(stack: Stack) -> str:
     """A new person's ID token: signed in, not registered."""
-    return stack.cognito.admin_customer_token(f"contract-{uuid.uuid4().hex[:12]}@example.com")
+    _email, token = new_person(stack.cognito, "contract")
+    return token
 
 
-def active_customer(stack: Stack, balance: str | None = None) -> Caller:
+def active_customer(stack: Stack, balance: str | None = None) -> Customer:
     """Registered, active (its ledger account open) and, given a balance, funded by the rail."""
-    token = signed_in(stack)
-    registered = stack.http.post("/customers", {"name": "Ana Lima", "document": new_cpf()}, token)
-    assert registered.status == 201, registered
-    customer_id = registered.body["id"]
-    deadline = time.monotonic() + 60
-    while stack.http.get("/customers/me", token).body.get("status") != "active":
-        assert time.monotonic() < deadline, "the customer never became active"
-        time.sleep(0.5)
+    email, token = new_person(stack.cognito, "contract")
+    customer = register(stack.http, email, token, name="Ana Lima")
+    wait_until_active(stack.http, [customer], 60, pause_seconds=0.5)
     if balance is not None:
-        path, body, headers = deposit_request(customer_id, balance)
+        path, body, headers = deposit_request(customer.id, balance)
         deposited = stack.http.post(path, body, stack.rail_token, headers)
         assert deposited.status == 201, deposited
-    return Caller(customer_id, token)
+    return customer
 
 
 def run_config(directory: Path, customers: list[str], payers: list[str]) -> Path:
@@ -166,9 +160,7 @@ def schemathesis(stack: Stack, config: Path, customer_token: str, *options: str)
 
 def test_schemathesis_finds_nothing_the_spec_does_not_say(stack: Stack, tmp_path: Path) -> None:
     customer, payee = active_customer(stack, balance="1000.00"), active_customer(stack)
-    config = run_config(
-        tmp_path, customers=[customer.customer_id, payee.customer_id], payers=[customer.customer_id]
-    )
+    config = run_config(tmp_path, customers=[customer.id, payee.id], payers=[customer.id])
 
     output = schemathesis(stack, config, customer.token)
 

@@ -47,31 +47,32 @@ import boto3
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.config import LocalStack
+from devstack.config import DevStack
 from devstack.deploy import deploy, verify
 from devstack.gateway import Gateway
 from devstack.identities import Cognito
 from devstack.processes import Server
 from devstack.stack import start_ministack
 from devstack.template import resources
-from devstack.wallet_client import Http
+from devstack.wallet_client import Customer, Http, wait_until_active
 from tests.conftest import Tables
 from tests.reliability import figures
 from tests.reliability.aws import Email, LocalAws, wait_for
 from tests.reliability.checks import assert_statements_hold_each_committed_transaction_once
-from tests.reliability.client import Customer, Identities, register_customers, wait_until_active
+from tests.reliability.client import Identities, register_customers
 from tests.reliability.conftest import new_config, tune_for_tests
 from tests.reliability.crashes import stat_fields
 from tests.reliability.figures import Stopwatch
-from tests.reliability.form import FORM
 from tests.reliability.load import LoadRun, Movement, Outcome, deposits, run_clients, transfers
+from tests.reliability.suite_sizes import SIZES
 from tests.support.ledger_checks import LedgerSnapshot, assert_ledger_consistent
 from tests.support.servers import start_ministack as start_bare_ministack
 from wallet.domain.statements import Role, notification_id
 from wallet.service.once_per_notification import DEDUPLICATION_WINDOW
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_seconds)]
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(SIZES.stack_test_timeout_seconds)]
 
+# R$ 1.000,00 a customer, in centavos: no planned transfer is refused for funds.
 INITIAL_DEPOSIT = 100_000
 # A notify worker that dies mid-send (the graceful stop kills it) leaves an INPROGRESS
 # idempotency record that expires with the invocation's timeout. A redelivery must come
@@ -122,7 +123,7 @@ def _state_of(pid: int) -> str:
 
 @dataclass
 class CrashableStack:
-    config: LocalStack
+    config: DevStack
     state_dir: Path
     ministack: Server
     aws: LocalAws
@@ -148,7 +149,7 @@ class CrashableStack:
 
 
 @contextmanager
-def crashable_stack(config: LocalStack, state_dir: Path) -> Iterator[CrashableStack]:
+def crashable_stack(config: DevStack, state_dir: Path) -> Iterator[CrashableStack]:
     with AuthorizerStub(port=config.authorizer_port) as authorizer:
         ministack = start_ministack(config, state_dir)
         gateway: Gateway | None = None
@@ -237,7 +238,7 @@ def start_load(http: Http, movements: list[Movement]) -> Timeline:
         "stop": stop,
         "run": run,
         "max_attempts": RETRIES_THROUGH_A_RESTART,
-        "clients": FORM.crash_clients,
+        "clients": SIZES.crash_clients,
     }
     thread = threading.Thread(target=run_clients, args=(http, movements), kwargs=kwargs, daemon=True)
     thread.start()
@@ -245,7 +246,7 @@ def start_load(http: Http, movements: list[Movement]) -> Timeline:
 
 
 def wait_for_progress(timeline: Timeline, count: int) -> None:
-    wait_for(lambda: timeline.done, lambda done: done >= count, FORM.stack_test_timeout_seconds / 3)
+    wait_for(lambda: timeline.done, lambda done: done >= count, SIZES.stack_test_timeout_seconds / 3)
 
 
 def acknowledged(
@@ -291,15 +292,15 @@ def crash_mid_load(stack: CrashableStack) -> Crash:
     half-way through."""
     seed = random.randrange(2**32)
     rng = random.Random(seed)
-    customers = register_customers(stack.http, stack.identities, FORM.crash_customers, 0)
+    customers = register_customers(stack.http, stack.identities, SIZES.crash_customers, 0)
     wait_until_active(stack.http, customers, 60)
     funding = run_clients(
-        stack.http, deposits(customers, INITIAL_DEPOSIT, stack.identities), clients=FORM.crash_clients
+        stack.http, deposits(customers, INITIAL_DEPOSIT, stack.identities), clients=SIZES.crash_clients
     )
     assert all(o.committed for o in funding.outcomes), funding.statuses()
-    movements = transfers(customers, FORM.crash_transfers, rng)
+    movements = transfers(customers, SIZES.crash_transfers, rng)
     first, rest = movements[: len(movements) // 3], movements[len(movements) // 3 :]
-    before_snapshot = run_clients(stack.http, first, clients=FORM.crash_clients)
+    before_snapshot = run_clients(stack.http, first, clients=SIZES.crash_clients)
     stack.graceful_restart()
     load = start_load(stack.http, rest)
     wait_for_progress(load, len(rest) // 2)
@@ -320,7 +321,7 @@ def test_kill_9_of_the_whole_stack_mid_load_loses_no_money_and_the_sweeper_finis
         backlog_after_restart = stack.aws.backlog()
         sweeps = stack.aws.sweep_until_no_event_is_pending()
         assert all(s["events_failed"] == 0 for s in sweeps), sweeps
-        idle = stack.aws.wait_until_idle(FORM.drain_timeout_seconds)
+        idle = stack.aws.wait_until_idle(SIZES.drain_timeout_seconds)
         watch.lap("sweep_and_drain")
 
         # No money created: every restored transaction is one a client asked for, and the books balance.

@@ -47,7 +47,7 @@ from hypothesis.stateful import (
 from devstack.documents import new_cnpj, new_cpf
 from tests.conftest import create_tables
 from tests.reliability import figures
-from tests.reliability.form import FORM
+from tests.reliability.suite_sizes import SIZES
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.lambda_events import ApiResponse, http_event, invoke
 from tests.support.ledger_checks import assert_ledger_consistent, table_items
@@ -73,7 +73,7 @@ from wallet.service.money_movement import MoneyMovement, Movement
 from wallet.service.registration import register_customer
 from wallet.service.sync import apply_customer_registered
 
-pytestmark = pytest.mark.timeout(FORM.stack_test_timeout_seconds * 2)
+pytestmark = pytest.mark.timeout(SIZES.stack_test_timeout_seconds * 2)
 
 KEYS = st.none() | st.sampled_from([f"key-{n}" for n in range(6)])
 VERDICTS = st.sampled_from(["allow", "allow", "allow", "deny", "unavailable"])
@@ -406,9 +406,9 @@ def test_the_ledger_keeps_its_invariants_through_any_sequence_of_operations(engi
             run_state_machine_as_test(
                 LedgerMachine,
                 settings=settings(
-                    max_examples=FORM.state_machine_examples,
-                    stateful_step_count=FORM.state_machine_steps,
-                    derandomize=FORM.state_machine_derandomized,
+                    max_examples=SIZES.state_machine_examples,
+                    stateful_step_count=SIZES.state_machine_steps,
+                    derandomize=SIZES.state_machine_derandomized,
                     deadline=None,
                     database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import pytest
 
 from devstack.authorizer_stub import AuthorizerStub
-from devstack.wallet_client import Http
+from devstack.wallet_client import Customer, Http, wait_until_active
 from tests.reliability import figures
 from tests.reliability.aws import LocalAws, wait_for
 from tests.reliability.checks import (
@@ -33,20 +33,26 @@ from tests.reliability.checks import (
     assert_statements_hold_each_committed_transaction_once,
     expected_emails,
 )
-from tests.reliability.client import Customer, Identities, register_customers, wait_until_active
+from tests.reliability.client import Identities, register_customers
 from tests.reliability.conftest import Deployed
 from tests.reliability.crashes import WorkerKiller, workers_of
 from tests.reliability.figures import Stopwatch
-from tests.reliability.form import FORM
 from tests.reliability.load import Books, LoadRun, Movement, deposits, run_clients, transfers
+from tests.reliability.suite_sizes import SIZES
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(FORM.stack_test_timeout_seconds)]
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(SIZES.stack_test_timeout_seconds)]
 
+# A tenth of the authorizer's calls fail, and SES refuses the addresses of a tenth of the
+# customers: hundreds of faults in the full form, while most transfers still go through.
 AUTHORIZER_ERROR_RATE = 0.1
 SES_REFUSED_SHARE = 0.1
-INITIAL_DEPOSIT = 100_000  # R$ 1.000,00 each
+# R$ 1.000,00 each, in centavos: enough that some transfers commit and some are refused.
+INITIAL_DEPOSIT = 100_000
+# The sync opens an account within a second or two; a minute is a stuck pipeline.
 ACTIVATION_TIMEOUT_SECONDS = 60
+# A busy worker killed about three times a second: dozens of kills in a short run.
 KILL_INTERVAL_SECONDS = 0.3
+# Only workers this old are killed: past their start, so each kill lands mid-invocation.
 WARM_AFTER_SECONDS = 8.0
 
 
@@ -140,12 +146,12 @@ def assert_the_books_hold(deployed: Deployed, customers: list[Customer], books: 
 
 def test_load_with_authorizer_and_ses_faults_keeps_the_books_and_emails_once(deployed: Deployed) -> None:
     http, aws, watch = deployed.http, deployed.aws, Stopwatch()
-    assert not any(aws.wait_until_idle(FORM.drain_timeout_seconds).values())
+    assert not any(aws.wait_until_idle(SIZES.drain_timeout_seconds).values())
     dlq_before = aws.queue_depth("NotificationsDLQUrl")
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     customers, funding = open_funded_accounts(
-        http, deployed.identities, FORM.load_customers, FORM.load_merchants
+        http, deployed.identities, SIZES.load_customers, SIZES.load_merchants
     )
     refused = rng.sample(customers, math.ceil(len(customers) * SES_REFUSED_SHARE))
     accepted = [c for c in customers if c not in refused]
@@ -153,14 +159,14 @@ def test_load_with_authorizer_and_ses_faults_keeps_the_books_and_emails_once(dep
 
     with ses_refusing(aws, accepted):
         # Funding happened before the fault: its e-mails were sent (the refused addresses' ones too).
-        assert not any(aws.wait_until_idle(FORM.drain_timeout_seconds).values())
+        assert not any(aws.wait_until_idle(SIZES.drain_timeout_seconds).values())
         sent_before = set(aws.emails())
         watch.lap("setup")
         with authorizer_failing(http, AUTHORIZER_ERROR_RATE):
-            load = run_clients(http, transfers(customers, FORM.load_transfers, rng))
+            load = run_clients(http, transfers(customers, SIZES.load_transfers, rng))
         books = settled_books(http, customers, funding, load)
         watch.lap("load")
-        faulty_drain = aws.wait_until_idle(FORM.drain_timeout_seconds)
+        faulty_drain = aws.wait_until_idle(SIZES.drain_timeout_seconds)
         watch.lap("drain_with_ses_refusing")
         assert not any(faulty_drain.values()), faulty_drain
         expected = expected_emails(
@@ -177,7 +183,7 @@ def test_load_with_authorizer_and_ses_faults_keeps_the_books_and_emails_once(dep
         assert dead_lettered >= len(never_sent) > 0
 
     redriven = aws.redrive_notifications()
-    healed = aws.wait_until_idle(FORM.drain_timeout_seconds)
+    healed = aws.wait_until_idle(SIZES.drain_timeout_seconds)
     assert not any(healed.values()), healed
     sweep = aws.sweep()
     watch.lap("redrive_and_drain")
@@ -227,7 +233,7 @@ def test_killing_lambda_workers_mid_load_loses_nothing(deployed: Deployed) -> No
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     customers, funding = open_funded_accounts(
-        http, deployed.identities, FORM.load_customers // 2, FORM.load_merchants // 2
+        http, deployed.identities, SIZES.load_customers // 2, SIZES.load_merchants // 2
     )
     victims = [aws.resources["SendMoneyFunction"], aws.resources["SyncFunction"]]
     # Warm workers first: the killer only kills workers that finished starting (see WorkerKiller).
@@ -238,13 +244,13 @@ def test_killing_lambda_workers_mid_load_loses_nothing(deployed: Deployed) -> No
 
     killer = WorkerKiller(deployed.ministack_pid, victims, KILL_INTERVAL_SECONDS, rng, WARM_AFTER_SECONDS)
     with killer:
-        load = run_clients(http, transfers(customers, FORM.worker_kill_transfers, rng))
+        load = run_clients(http, transfers(customers, SIZES.worker_kill_transfers, rng))
     books = settled_books(http, customers, funding, warm_up, load)
     watch.lap("load")
     # Stream retries may have given up on a batch: whatever stays pending is the sweeper's.
-    settled = wait_for(aws.backlog, lambda b: b["queued_emails"] == 0, FORM.drain_timeout_seconds)
+    settled = wait_for(aws.backlog, lambda b: b["queued_emails"] == 0, SIZES.drain_timeout_seconds)
     sweep = aws.sweep()
-    drained = aws.wait_until_idle(FORM.drain_timeout_seconds)
+    drained = aws.wait_until_idle(SIZES.drain_timeout_seconds)
     assert not any(drained.values()), drained
     watch.lap("drain")
 

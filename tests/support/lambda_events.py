@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any, Final, cast
 
-ROOT = Path(__file__).resolve().parents[2]
+from devstack.config import ROOT
+from wallet import bootstrap
+
 EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
 
@@ -126,16 +127,27 @@ class LambdaContext:
         return 60_000
 
 
-@cache
-def handler(function: str) -> Handler:
-    """``functions/<function>/app.py``'s ``lambda_handler``, imported once under a unique name."""
+def _import_handler(function: str, module_name: str) -> Handler:
     path = FUNCTIONS / function / "app.py"
-    spec = importlib.util.spec_from_file_location(f"functions_{function}_app", path)
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return cast(Handler, module.lambda_handler)
+
+
+@cache
+def handler(function: str) -> Handler:
+    """``functions/<function>/app.py``'s ``lambda_handler``, imported once under a unique name."""
+    return _import_handler(function, f"functions_{function}_app")
+
+
+def fresh_handler(function: str) -> Handler:
+    """The same handler as in a cold container: imported again, with nothing the layer caches
+    (clients, settings) built yet, so nothing outlives the test's tables."""
+    bootstrap.forget_all()
+    return _import_handler(function, f"fresh_{function}_{uuid.uuid4().hex}")
 
 
 @dataclass(frozen=True)

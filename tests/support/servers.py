@@ -7,11 +7,10 @@ DynamoDB Local (AWS's own engine) are separate processes; nothing here emulates 
 import shutil
 from pathlib import Path
 
-from devstack.config import LocalStack
+from devstack.config import ROOT, DevStack
 from devstack.processes import Server, answers, free_port
 from devstack.stack import start_ministack as start_ministack_on
 
-ROOT = Path(__file__).resolve().parents[2]
 DYNAMODB_LOCAL = ROOT / ".cache" / "dynamodb-local"
 LOGS = ROOT / ".local" / "test-logs"
 
@@ -22,7 +21,7 @@ def start_ministack(state_dir: Path | None = None, *, auth: bool = False) -> Ser
     """A bare ministack for the tests that drive AWS themselves (stores, handlers, gap
     reproductions). Without IAM by default: they call it with the local credentials, which
     are the account's root under AUTH=true too, so enforcement would check nothing there."""
-    return start_ministack_on(LocalStack(endpoint_port=free_port(), log_dir=LOGS), state_dir, auth=auth)
+    return start_ministack_on(DevStack(endpoint_port=free_port(), log_dir=LOGS), state_dir, auth=auth)
 
 
 def start_dynamodb_local() -> Server:

@@ -19,9 +19,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from benchmarks.cold_start import BASELINE, Target, targets
-from benchmarks.template import FUNCTION_TYPE, LAYER_TYPE, document, logical_ids
 from devstack.config import ROOT
 from devstack.lambda_runtime import RUNTIME_DISTRIBUTIONS, runtime_packages
+from devstack.template import FUNCTION_TYPE, LAYER_TYPE, logical_ids, template_document
 
 _ISOLATED = (sys.executable, "-I", "-S", "-B")
 # The .pyc flags word (PEP 552): bit 0 hash-based, bit 1 check the source. 0b01: unchecked hash.
@@ -72,7 +72,7 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dependencies of their own, so `sam build` only copies them)."""
     build = tmp_path_factory.mktemp("build")
     (layer,) = logical_ids(LAYER_TYPE)
-    source = ROOT / document()["Resources"][layer]["Properties"]["ContentUri"]
+    source = ROOT / template_document()["Resources"][layer]["Properties"]["ContentUri"]
     # The venv's python3.13 first on PATH, as `make build` and devstack run `sam build`.
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     finished = subprocess.run(
@@ -84,7 +84,9 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     for function in logical_ids(FUNCTION_TYPE):
-        (build / function).symlink_to(ROOT / document()["Resources"][function]["Properties"]["CodeUri"])
+        (build / function).symlink_to(
+            ROOT / template_document()["Resources"][function]["Properties"]["CodeUri"]
+        )
     return build
 
 

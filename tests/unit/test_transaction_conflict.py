@@ -23,6 +23,7 @@ from pynamodb.exceptions import CancellationReason, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from devstack.template import create_table_request
+from tests.support.authorizers import AllowingAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent, table_items
 from wallet.adapters.customers_store import CustomersStore
@@ -65,11 +66,6 @@ class Conflicts:
     sleeps: list[float] = field(default_factory=list)
     # The transaction that held the items was this one's twin (same key) and it committed.
     twin_commits_first: bool = False
-
-
-class AllowingAuthorizer:
-    def authorize(self) -> None:
-        return None
 
 
 @pytest.fixture
