@@ -35,7 +35,7 @@ from wallet import bootstrap
 from wallet.adapters.outbox import EVENT_CARRIERS
 from wallet.events import CustomerRegistered, parse_event
 from wallet.observability import logger
-from wallet.service.sync import apply_customer_registered
+from wallet.service.on_customer_registered import apply_customer_registered
 
 ERROR_KEYS = {"error", "message", "details"}
 # Failures the contract allows to be 5xx: a dependency is down, never the request's fault.

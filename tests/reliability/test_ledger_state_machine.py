@@ -70,8 +70,8 @@ from wallet.domain.ledger import Transaction, TransactionKind
 from wallet.domain.money import format_amount
 from wallet.events import CustomerRegistered, parse_event
 from wallet.service.money_movement import MoneyMovement, Movement
+from wallet.service.on_customer_registered import apply_customer_registered
 from wallet.service.registration import register_customer
-from wallet.service.sync import apply_customer_registered
 
 pytestmark = pytest.mark.timeout(FORM.stack_test_timeout_seconds * 2)
 

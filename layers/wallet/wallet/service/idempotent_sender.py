@@ -20,7 +20,7 @@ from wallet.service.notifications import Email, Notification, NotificationSender
 DEDUPLICATION_WINDOW = timedelta(days=15)
 
 
-class OncePerNotification:
+class IdempotentNotificationSender:
     """Exactly one e-mail per ``notification_id``, however often the message is delivered.
 
     Why Powertools idempotency (a dedicated table keyed by notification id, TTL
