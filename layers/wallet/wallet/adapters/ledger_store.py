@@ -1,7 +1,7 @@
 """The ledger table: accounts, and transactions that carry their own event.
 
 It is the only source of truth for balances. Every money movement is ONE
-TransactWriteItems whose conditions are the seed's "lock, check balance, commit":
+TransactWriteItems whose conditions are a "lock, check balance, commit" made atomic:
 the debit holds only while ``balance >= amount``, the credit only on an existing account,
 and the transaction only if that transaction id is new, which is what makes an
 Idempotency-Key safe.
@@ -18,7 +18,8 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import PutError
 
 from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, left_pending, pending_items
+from wallet.adapters.outbox import OUTBOX_ENTITY, left_pending, pending_items
+from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import InsufficientFunds, WalletError
 from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus, debit_refusal
@@ -26,7 +27,7 @@ from wallet.events import TransactionCreated
 from wallet.service.ports import DuplicateTransaction, NoAccount
 
 
-class AccountItem(KeyedItem):
+class AccountItem(StoredItem):
     customer_type = UnicodeAttribute()
     balance = NumberAttribute()
     opened_at = UTCDateTimeAttribute()
@@ -43,7 +44,7 @@ class AccountItem(KeyedItem):
         )
 
 
-class TransactionItem(KeyedItem):
+class TransactionItem(StoredItem):
     kind = UnicodeAttribute()
     payer_id = UnicodeAttribute(null=True)
     payee_id = UnicodeAttribute()

@@ -22,7 +22,7 @@ from wallet.adapters.dynamodb import (
     bind_models,
     read_together,
 )
-from wallet.adapters.outbox import KeyedItem
+from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import Customer
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
@@ -40,7 +40,7 @@ MAX_CURSOR_LENGTH = 1024
 CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
 
 
-class StatementEntryItem(KeyedItem):
+class StatementEntryItem(StoredItem):
     transaction_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     direction = UnicodeAttribute()
