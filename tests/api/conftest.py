@@ -29,7 +29,7 @@ from devstack.documents import new_cnpj, new_cpf
 from devstack.wallet_client import plain_items
 from tests.conftest import Tables, create_tables
 from tests.support.identities import Person, rail_claims
-from tests.support.lambda_events import ApiResponse, http_event, invoke
+from tests.support.lambda_events import ApiResponse, deposit_event, http_event, invoke
 from tests.support.servers import Server
 from wallet import bootstrap
 from wallet.adapters.outbox import EVENT_CARRIERS
@@ -185,14 +185,7 @@ class Api:
     ) -> ApiResponse:
         """``idempotency_key``: the rail's reference; a new one by default, ``None`` for none."""
         key = str(uuid.uuid4()) if isinstance(idempotency_key, _Fresh) else idempotency_key
-        event = self.event(
-            "deposit",
-            path=f"/customers/{customer_id}/deposits",
-            path_parameters={"customer_id": customer_id},
-            body=body,
-            headers={"idempotency-key": key},
-        )
-        return self.call("deposit", event)
+        return self.call("deposit", deposit_event(customer_id, body, key, self.claims))
 
     def transfer(
         self,

@@ -55,7 +55,7 @@ class FakeLedger:
     transactions: dict[str, Transaction] = field(default_factory=dict)
     pending: dict[str, FakePendingEvent] = field(default_factory=dict)  # by transaction id
     # Runs once, just before the next conditional write is decided: another request's write.
-    concurrently: Callable[[], None] | None = None
+    concurrently: Callable[[], object] | None = None
     # How many committed writes will lose their answer; their retry meets the write itself.
     answers_to_lose: int = 0
     writes_committed: int = 0
