@@ -1,6 +1,6 @@
 """E-mails: SQS messages from the email bus -> one SES e-mail per notification.
 
-Delivery is at-least-once (SNS, SQS, the sweeper's republishing); ``OncePerNotification``
+Delivery is at-least-once (SNS, SQS, the sweeper's republishing); ``IdempotentNotificationSender``
 (Powertools idempotency on its own table, keyed by notification id) makes it exactly one
 e-mail. A failed send is reported for that message only; after 3 receives it goes to the DLQ.
 """

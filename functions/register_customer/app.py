@@ -1,6 +1,7 @@
 """POST /customers: register a customer (pending until the sync opens its account)."""
 
 from wallet.api import registration
-from wallet.api.http import lambda_handler_for
+from wallet.api.http import build_resolver, lambda_handler_for
 
-lambda_handler = lambda_handler_for(registration.router)
+app = build_resolver(registration.router)
+lambda_handler = lambda_handler_for(app)

@@ -1,6 +1,7 @@
 """POST /transfers: move money between two customers."""
 
 from wallet.api import transfers
-from wallet.api.http import lambda_handler_for
+from wallet.api.http import build_resolver, lambda_handler_for
 
-lambda_handler = lambda_handler_for(transfers.router)
+app = build_resolver(transfers.router)
+lambda_handler = lambda_handler_for(app)

@@ -23,7 +23,7 @@ RESERVE_MS = 15_000
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     grace = timedelta(seconds=SweeperSettings.from_environment().grace_seconds)
-    report = bootstrap.pipeline().sweep(
+    report = bootstrap.outbox_sweeper().sweep(
         grace, has_time=lambda: context.get_remaining_time_in_millis() > RESERVE_MS
     )
     logger.info("sweep done", extra=asdict(report))

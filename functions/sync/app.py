@@ -1,4 +1,4 @@
-"""The event consumer: DynamoDB stream records of both tables -> the sync use cases.
+"""The event consumer: DynamoDB stream records of both tables -> the event dispatcher.
 
 The template's FilterCriteria deliver only INSERTs of items that carry an event: outbox
 items (customers table) and transactions (ledger table). Each record is handled on its own
@@ -30,7 +30,7 @@ def record_handler(record: DynamoDBRecord) -> None:
         logger.warning("not an event's insert; skipped", extra={"event_id": record.event_id})
         return
     try:
-        bootstrap.pipeline().apply(parse_event(image["payload"]))
+        bootstrap.event_dispatcher().apply(parse_event(image["payload"]))
     except Exception:
         # Reported in batchItemFailures; logged here, or the reason would be lost.
         logger.exception("outbox event failed", extra={"stream_event_id": record.event_id})

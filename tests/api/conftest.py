@@ -29,13 +29,13 @@ from devstack.documents import new_cnpj, new_cpf
 from devstack.wallet_client import plain_items
 from tests.conftest import Tables, create_tables
 from tests.support.identities import Person, rail_claims
-from tests.support.lambda_events import ApiResponse, http_event, invoke
+from tests.support.lambda_events import ApiResponse, deposit_event, http_event, invoke
 from tests.support.servers import Server
 from wallet import bootstrap
 from wallet.adapters.outbox import EVENT_CARRIERS
 from wallet.events import CustomerRegistered, parse_event
 from wallet.observability import logger
-from wallet.service.sync import apply_customer_registered
+from wallet.service.on_customer_registered import apply_customer_registered
 
 ERROR_KEYS = {"error", "message", "details"}
 # Failures the contract allows to be 5xx: a dependency is down, never the request's fault.
@@ -185,14 +185,7 @@ class Api:
     ) -> ApiResponse:
         """``idempotency_key``: the rail's reference; a new one by default, ``None`` for none."""
         key = str(uuid.uuid4()) if isinstance(idempotency_key, _Fresh) else idempotency_key
-        event = self.event(
-            "deposit",
-            path=f"/customers/{customer_id}/deposits",
-            path_parameters={"customer_id": customer_id},
-            body=body,
-            headers={"idempotency-key": key},
-        )
-        return self.call("deposit", event)
+        return self.call("deposit", deposit_event(customer_id, body, key, self.claims))
 
     def transfer(
         self,

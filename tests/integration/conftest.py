@@ -20,9 +20,10 @@ from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
 from wallet.domain.customers import Customer, CustomerType
 from wallet.events import CustomerRegistered, parse_event
-from wallet.service.money_movement import Authorizer, MoneyMovement
+from wallet.service.money_movement import MoneyMovement
+from wallet.service.on_customer_registered import apply_customer_registered
+from wallet.service.ports import Authorizer
 from wallet.service.registration import register_customer
-from wallet.service.sync import apply_customer_registered
 
 
 @dataclass

@@ -11,7 +11,7 @@ from wallet.adapters.outbox import PROCESSED_RETENTION
 from wallet.domain.customers import CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerAlreadyExists
 from wallet.events import CustomerRegistered, parse_event
-from wallet.service.sync import apply_customer_registered
+from wallet.service.on_customer_registered import apply_customer_registered
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 

@@ -8,11 +8,12 @@ import pytest
 from tests.integration.conftest import Stores
 from tests.support.ledger_checks import assert_ledger_consistent, read_ledger
 from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, connection_for
-from wallet.adapters.ledger_store import AccountItem, DuplicateTransaction, TransactionItem
+from wallet.adapters.ledger_store import AccountItem, TransactionItem
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import CustomerNotFound, InsufficientFunds
 from wallet.domain.ledger import Transaction, TransactionKind, new_transaction
 from wallet.events import TransactionCreated
+from wallet.service.ports import DuplicateTransaction
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)

@@ -23,8 +23,9 @@ from wallet.domain.errors import (
     WalletError,
 )
 from wallet.domain.ledger import TransactionKind, TransactionStatus
-from wallet.service.money_movement import ACCOUNT_OPENING_RETRY_AFTER_SECONDS, Authorizer
-from wallet.service.sync import apply_customer_registered
+from wallet.service.money_movement import ACCOUNT_OPENING_RETRY_AFTER_SECONDS
+from wallet.service.on_customer_registered import apply_customer_registered
+from wallet.service.ports import Authorizer
 
 
 class Unchanged:

@@ -11,7 +11,7 @@ from tests.pipeline.conftest import Parties, PipelineStack
 from tests.support.identities import Person
 from tests.support.lambda_events import ApiResponse, Handler, LambdaContext, http_event
 from wallet.api import statement
-from wallet.api.http import lambda_handler_for
+from wallet.api.http import build_resolver, lambda_handler_for
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
 
@@ -23,7 +23,7 @@ def _get(claims: Mapping[str, str], customer_id: str, **query: str) -> ApiRespon
         "get_customer", path=path, path_parameters={"customer_id": customer_id}, query=query, claims=claims
     )
     event["routeKey"] = event["requestContext"]["routeKey"] = "GET /customers/{customer_id}/transactions"
-    handler: Handler = lambda_handler_for(statement.router)
+    handler: Handler = lambda_handler_for(build_resolver(statement.router))
     return ApiResponse.of(handler(event, LambdaContext(function_name="wallet-queries")))
 
 

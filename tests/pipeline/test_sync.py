@@ -15,9 +15,10 @@ from wallet.domain.customers import CustomerStatus
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction
 from wallet.events import TransactionCreated, parse_event
+from wallet.service.event_dispatcher import EventDispatcher, EventPorts
 from wallet.service.notifications import publish_notifications
-from wallet.service.pipeline import Pipeline
-from wallet.service.statements import entries_of, record_statement
+from wallet.service.on_transaction_created import entries_of, record_statement
+from wallet.service.sweeper import OutboxSweeper
 
 
 def _processed(stack: PipelineStack, event: TransactionCreated) -> bool:
@@ -141,10 +142,9 @@ def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, par
     assert len(stack.emails_to(parties.alice.email, expected=2)) == 2
 
 
-def _sweeper_with_pages_of_two(stack: PipelineStack) -> Pipeline:
-    return Pipeline(
-        stack.ledger, stack.customers, stack.statements, SnsEmailBus(stack.topic_arn), page_size=2
-    )
+def _sweeper_with_pages_of_two(stack: PipelineStack) -> OutboxSweeper:
+    ports = EventPorts(stack.ledger, stack.customers, stack.statements, SnsEmailBus(stack.topic_arn))
+    return OutboxSweeper(EventDispatcher(ports), (stack.customers, stack.ledger), page_size=2)
 
 
 def _backlog_of_four_events(stack: PipelineStack, parties: Parties) -> None:

@@ -68,7 +68,7 @@ from tests.reliability.suite_sizes import SIZES
 from tests.support.ledger_checks import LedgerSnapshot, assert_ledger_consistent
 from tests.support.servers import start_ministack as start_bare_ministack
 from wallet.domain.statements import Role, notification_id
-from wallet.service.once_per_notification import DEDUPLICATION_WINDOW
+from wallet.service.idempotent_sender import DEDUPLICATION_WINDOW
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(SIZES.stack_test_timeout_seconds)]
 
@@ -188,7 +188,7 @@ def assert_balances_follow_the_transaction_items(ledger: LedgerSnapshot) -> None
 
 
 def idempotency_key(notification: str) -> str:
-    """Powertools' record id for ``OncePerNotification``: key prefix, then md5 of the JSON key."""
+    """Powertools' record id for ``IdempotentNotificationSender``: key prefix, then md5 of the JSON key."""
     return "notification#" + hashlib.md5(json.dumps(notification).encode()).hexdigest()  # noqa: S324
 
 

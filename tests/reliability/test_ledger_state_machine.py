@@ -49,7 +49,7 @@ from tests.conftest import create_tables
 from tests.reliability import figures
 from tests.reliability.suite_sizes import SIZES
 from tests.support.identities import RAIL_CLIENT_ID, Person
-from tests.support.lambda_events import ApiResponse, http_event, invoke
+from tests.support.lambda_events import ApiResponse, deposit_event, http_event, invoke
 from tests.support.ledger_checks import assert_ledger_consistent, table_items
 from tests.support.servers import Server
 from wallet import bootstrap
@@ -70,8 +70,8 @@ from wallet.domain.ledger import Transaction, TransactionKind
 from wallet.domain.money import format_amount
 from wallet.events import CustomerRegistered, parse_event
 from wallet.service.money_movement import MoneyMovement, Movement
+from wallet.service.on_customer_registered import apply_customer_registered
 from wallet.service.registration import register_customer
-from wallet.service.sync import apply_customer_registered
 
 pytestmark = pytest.mark.timeout(SIZES.stack_test_timeout_seconds * 2)
 
@@ -444,12 +444,4 @@ def _transfer(body: dict[str, str], key: str | None, caller: Person) -> HandlerR
 
 
 def _deposit(customer: str, amount: str, key: str, caller: Person) -> HandlerRequest:
-    event = http_event(
-        "deposit",
-        path=f"/customers/{customer}/deposits",
-        path_parameters={"customer_id": customer},
-        body={"amount": amount},
-        headers={"idempotency-key": key},
-        claims=caller.claims,
-    )
-    return "deposit", event
+    return "deposit", deposit_event(customer, {"amount": amount}, key, caller.claims)

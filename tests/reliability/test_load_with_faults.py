@@ -226,7 +226,7 @@ def test_killing_lambda_workers_mid_load_loses_nothing(deployed: Deployed) -> No
     with the same Idempotency-Key, stuck outbox events are finished by the sweeper.
 
     notify's workers are spared on purpose: a crash after SES accepted an e-mail and before
-    the idempotency record says COMPLETED sends it again (the one window OncePerNotification
+    the idempotency record says COMPLETED sends it again (the one window IdempotentNotificationSender
     documents), so killing them could only show that documented duplicate.
     """
     http, aws, watch = deployed.http, deployed.aws, Stopwatch()

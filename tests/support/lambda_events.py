@@ -12,7 +12,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from types import ModuleType
 from typing import Any, Final, cast
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from devstack.config import ROOT
 from wallet import bootstrap
@@ -92,6 +95,21 @@ def http_event(
     return event
 
 
+def deposit_event(
+    customer_id: str, body: object, reference: str | None, claims: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """POST /customers/{customer_id}/deposits with ``body``, under the rail's ``reference`` (its
+    Idempotency-Key; ``None``: without one), from whoever holds ``claims``."""
+    return http_event(
+        "deposit",
+        path=f"/customers/{customer_id}/deposits",
+        path_parameters={"customer_id": customer_id},
+        body=body,
+        headers={"idempotency-key": reference},
+        claims=claims,
+    )
+
+
 def _set_headers(event_headers: dict[str, str], headers: Mapping[str, str | None]) -> None:
     for header, value in headers.items():
         if value is None:
@@ -127,27 +145,37 @@ class LambdaContext:
         return 60_000
 
 
-def _import_handler(function: str, module_name: str) -> Handler:
+def _import_app(function: str, module_name: str) -> ModuleType:
     path = FUNCTIONS / function / "app.py"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return cast(Handler, module.lambda_handler)
+    return module
 
 
 @cache
+def _app_module(function: str) -> ModuleType:
+    """``functions/<function>/app.py``, imported once under a unique name."""
+    return _import_app(function, f"functions_{function}_app")
+
+
 def handler(function: str) -> Handler:
-    """``functions/<function>/app.py``'s ``lambda_handler``, imported once under a unique name."""
-    return _import_handler(function, f"functions_{function}_app")
+    """``functions/<function>/app.py``'s ``lambda_handler``."""
+    return cast(Handler, _app_module(function).lambda_handler)
+
+
+def resolver(function: str) -> APIGatewayHttpResolver:
+    """An API function's resolver (its ``app``), whose ``dependency_overrides`` a test may set."""
+    return cast(APIGatewayHttpResolver, _app_module(function).app)
 
 
 def fresh_handler(function: str) -> Handler:
     """The same handler as in a cold container: imported again, with nothing the layer caches
     (clients, settings) built yet, so nothing outlives the test's tables."""
     bootstrap.forget_all()
-    return _import_handler(function, f"fresh_{function}_{uuid.uuid4().hex}")
+    return cast(Handler, _import_app(function, f"fresh_{function}_{uuid.uuid4().hex}").lambda_handler)
 
 
 @dataclass(frozen=True)

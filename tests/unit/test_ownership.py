@@ -16,12 +16,12 @@ import pytest
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from wallet.adapters.customers_store import CustomersStore
 from wallet.adapters.ledger_store import LedgerStore
-from wallet.adapters.statement_store import StatementPage
 from wallet.domain.customers import Customer, CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerNotFound, Forbidden, TransactionNotFound, WalletError
 from wallet.domain.ledger import Account, Transaction, TransactionKind, new_transaction, transaction_id_for
 from wallet.domain.statements import Direction, StatementEntry
 from wallet.service.money_movement import MoneyMovement
+from wallet.service.ports import StatementPage
 from wallet.service.queries import Balance, Queries
 from wallet.service.registration import register_customer
 from wallet.service.statements import StatementQueries

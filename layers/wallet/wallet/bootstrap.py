@@ -30,11 +30,12 @@ if TYPE_CHECKING:
     from wallet.adapters.customers_store import CustomersStore
     from wallet.adapters.ledger_store import LedgerStore
     from wallet.adapters.statement_store import StatementStore
+    from wallet.service.event_dispatcher import EventDispatcher
+    from wallet.service.idempotent_sender import IdempotentNotificationSender
     from wallet.service.money_movement import MoneyMovement
-    from wallet.service.once_per_notification import OncePerNotification
-    from wallet.service.pipeline import Pipeline
     from wallet.service.queries import Queries
     from wallet.service.statements import StatementQueries
+    from wallet.service.sweeper import OutboxSweeper
 
 
 @cache
@@ -98,28 +99,35 @@ def statement_queries() -> "StatementQueries":
 
 
 @cache
-def pipeline() -> "Pipeline":
+def event_dispatcher() -> "EventDispatcher":
     from wallet.adapters.email_bus import SnsEmailBus
-    from wallet.service.pipeline import Pipeline
+    from wallet.service.event_dispatcher import EventDispatcher, EventPorts
 
     email_bus = SnsEmailBus(EmailBusSettings.from_environment().email_topic_arn)
-    return Pipeline(ledger_store(), customers_store(), statement_store(), email_bus)
+    return EventDispatcher(EventPorts(ledger_store(), customers_store(), statement_store(), email_bus))
 
 
 @cache
-def notification_sender() -> "OncePerNotification":
+def outbox_sweeper() -> "OutboxSweeper":
+    from wallet.service.sweeper import OutboxSweeper
+
+    return OutboxSweeper(event_dispatcher(), (customers_store(), ledger_store()))
+
+
+@cache
+def notification_sender() -> "IdempotentNotificationSender":
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from wallet.adapters.email_bus import SesMailer
+    from wallet.service.idempotent_sender import IdempotentNotificationSender
     from wallet.service.notifications import NotificationSender
-    from wallet.service.once_per_notification import OncePerNotification
 
     mailer = SesMailer(SenderSettings.from_environment().sender_email)
     persistence = DynamoDBPersistenceLayer(
         table_name=IdempotencySettings.from_environment().idempotency_table
     )
     sender = NotificationSender(statement_store(), mailer)
-    return OncePerNotification(sender, persistence)
+    return IdempotentNotificationSender(sender, persistence)
 
 
 _FACTORIES = (
@@ -130,7 +138,8 @@ _FACTORIES = (
     money_movement,
     queries,
     statement_queries,
-    pipeline,
+    event_dispatcher,
+    outbox_sweeper,
     notification_sender,
 )
 

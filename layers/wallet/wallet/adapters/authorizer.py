@@ -36,7 +36,7 @@ class _Unavailable(Exception):
 class HttpAuthorizer:
     """Asks the authorizer at ``url``; ``authorize()`` returns when allowed and raises otherwise.
 
-    Without a ``breaker`` a default ``CircuitBreaker()`` is used, so production code gets the seed's
+    Without a ``breaker`` a default ``CircuitBreaker()`` is used, so production code gets its
     10-failures-in-60-s / open-300-s behaviour by constructing one ``HttpAuthorizer`` per container.
     """
 

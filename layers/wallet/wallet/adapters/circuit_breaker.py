@@ -1,6 +1,6 @@
 """An in-memory circuit breaker, so a dependency that keeps failing is left alone for a while.
 
-It mirrors the seed PHP service: ``failure_threshold`` failures within ``window_seconds`` open the
+``failure_threshold`` failures within ``window_seconds`` open the
 circuit for ``open_seconds``; then it is half-open and exactly one probe call goes through. The probe's
 success closes the circuit, its failure re-opens it for another ``open_seconds``.
 

@@ -11,7 +11,8 @@ from typing import Self
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 
 from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, OutboxItem, pending_items, processed_actions
+from wallet.adapters.outbox import OUTBOX_ENTITY, OutboxItem, pending_items, processed_actions
+from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import Customer, CustomerStatus, CustomerType
 from wallet.domain.errors import CustomerAlreadyExists, CustomerNotFound
 from wallet.events import CustomerRegistered
@@ -19,7 +20,7 @@ from wallet.events import CustomerRegistered
 PROFILE_SK = "PROFILE"
 
 
-class CustomerItem(KeyedItem):
+class CustomerItem(StoredItem):
     name = UnicodeAttribute()
     email = UnicodeAttribute()
     document = UnicodeAttribute()
@@ -56,7 +57,7 @@ class CustomerItem(KeyedItem):
         )
 
 
-class UniquenessGuard(KeyedItem):
+class UniquenessGuard(StoredItem):
     """Holds an e-mail or a document for one customer."""
 
     customer_id = UnicodeAttribute()

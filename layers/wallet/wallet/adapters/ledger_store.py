@@ -1,7 +1,7 @@
 """The ledger table: accounts, and transactions that carry their own event.
 
 It is the only source of truth for balances. Every money movement is ONE
-TransactWriteItems whose conditions are the seed's "lock, check balance, commit":
+TransactWriteItems whose conditions are a "lock, check balance, commit" made atomic:
 the debit holds only while ``balance >= amount``, the credit only on an existing account,
 and the transaction only if that transaction id is new, which is what makes an
 Idempotency-Key safe.
@@ -18,14 +18,16 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import PutError
 
 from wallet.adapters.dynamodb import AtomicWrite, TransactionCancelled, bind_models, commit_with_retry
-from wallet.adapters.outbox import OUTBOX_ENTITY, KeyedItem, left_pending, pending_items
+from wallet.adapters.outbox import OUTBOX_ENTITY, left_pending, pending_items
+from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import CustomerType
-from wallet.domain.errors import CustomerNotFound, InsufficientFunds, WalletError
+from wallet.domain.errors import InsufficientFunds, WalletError
 from wallet.domain.ledger import Account, Transaction, TransactionKind, TransactionStatus, debit_refusal
 from wallet.events import TransactionCreated
+from wallet.service.ports import DuplicateTransaction, NoAccount
 
 
-class AccountItem(KeyedItem):
+class AccountItem(StoredItem):
     customer_type = UnicodeAttribute()
     balance = NumberAttribute()
     opened_at = UTCDateTimeAttribute()
@@ -42,7 +44,7 @@ class AccountItem(KeyedItem):
         )
 
 
-class TransactionItem(KeyedItem):
+class TransactionItem(StoredItem):
     kind = UnicodeAttribute()
     payer_id = UnicodeAttribute(null=True)
     payee_id = UnicodeAttribute()
@@ -92,10 +94,6 @@ class TransactionItem(KeyedItem):
         return TransactionCreated.model_validate_json(self.payload)
 
 
-class DuplicateTransaction(Exception):
-    """A transaction with this id already exists: the request is a replay."""
-
-
 def _debit_refusal(payer_id: str, amount: int, cancelled: TransactionCancelled) -> WalletError:
     old = cancelled.old_items.get("debit")
     if old is None:
@@ -103,15 +101,6 @@ def _debit_refusal(payer_id: str, amount: int, cancelled: TransactionCancelled) 
     refusal = debit_refusal(AccountItem.from_raw_data(old).to_domain(), amount)
     # DynamoDB returns the very item whose condition failed, so it does break a rule.
     return refusal or InsufficientFunds("the payer's balance is lower than the value")
-
-
-class NoAccount(CustomerNotFound):
-    """No account for this customer in the ledger: not a customer, or one whose account the
-    sync has not opened yet (only the customers context can tell which)."""
-
-    def __init__(self, customer_id: str) -> None:
-        super().__init__(f"customer {customer_id} has no account")
-        self.customer_id = customer_id
 
 
 LEDGER_MODELS = (AccountItem, TransactionItem)

@@ -5,64 +5,27 @@ stays ``pending`` (and visible in the sparse ``pending`` index) until a consumer
 applied it; then it is marked ``processed`` and given a time-to-live, since from then on
 it only serves deduplication.
 
-The ``pending`` index's
-partition key is spread over PENDING_SHARDS values (``outbox#3``): with a single value,
-every money movement would write the same index partition, and its ~1,000 writes/s would
-cap the whole ledger.
+Items enter the sparse ``pending`` index with ``StoredItem.mark_pending`` and leave it with
+``left_pending``; the sweeper reads it with ``pending_items``, across every shard.
 """
 
-import zlib
 from datetime import datetime, timedelta
 from typing import Self
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
+from wallet.adapters.stored_item import PENDING_SHARDS, StoredItem
 from wallet.events import CustomerRegistered, TransactionCreated, parse_event
 
 OUTBOX_ENTITY = "outbox"
 # Items a consumer applies as events: outbox items, and ledger transactions, which carry
 # their TransactionCreated themselves (one item write per transfer less).
 EVENT_CARRIERS = frozenset({OUTBOX_ENTITY, "transaction"})
-PENDING_INDEX = "pending"
-PENDING_SHARDS = 8
 PROCESSED_RETENTION = timedelta(days=30)
 
 
-class PendingIndex(GlobalSecondaryIndex["KeyedItem"]):
-    """Sparse: only items still waiting for a consumer carry ``pending_kind``."""
-
-    class Meta:
-        index_name = PENDING_INDEX
-        projection = AllProjection()
-
-    pending_kind = UnicodeAttribute(hash_key=True)
-    pending_since = UnicodeAttribute(range_key=True)
-
-
-class KeyedItem(Model):
-    """Every item of both tables: a generic partition and sort key, and what entity it is."""
-
-    class Meta:
-        table_name = "unbound"
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    entity = UnicodeAttribute()
-    pending_kind = UnicodeAttribute(null=True)
-    pending_since = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute(null=True)
-    pending = PendingIndex()
-
-    def mark_pending(self, kind: str, item_id: str, since: datetime) -> None:
-        """Enter the sparse ``pending`` index, in the shard ``item_id`` falls in."""
-        self.pending_kind = f"{kind}#{zlib.crc32(item_id.encode()) % PENDING_SHARDS}"
-        self.pending_since = since.isoformat()
-
-
-class OutboxItem(KeyedItem):
+class OutboxItem(StoredItem):
     event_id = UnicodeAttribute()
     event_type = UnicodeAttribute()
     payload = UnicodeAttribute()
@@ -100,12 +63,12 @@ def processed_actions(model: type[OutboxItem], now: datetime) -> list[Action]:
     ]
 
 
-def left_pending(model: type[KeyedItem]) -> list[Action]:
+def left_pending(model: type[StoredItem]) -> list[Action]:
     """Leave the sparse ``pending`` index: nothing waits for a consumer any more."""
     return [model.pending_kind.remove(), model.pending_since.remove()]
 
 
-def pending_items[Item: KeyedItem](
+def pending_items[Item: StoredItem](
     model: type[Item], kind: str, older_than: datetime, limit: int = 100, since: str | None = None
 ) -> list[Item]:
     """Items of ``kind`` pending since before ``older_than`` (and at or after ``since``, a

@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -23,10 +22,11 @@ from wallet.adapters.dynamodb import (
     bind_models,
     read_together,
 )
-from wallet.adapters.outbox import KeyedItem
+from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import Customer
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
+from wallet.service.ports import InvalidCursor, StatementPage
 
 STATEMENT_ENTITY = "statement_entry"
 _ENTRY_PREFIX = "ENTRY#"
@@ -40,11 +40,7 @@ MAX_CURSOR_LENGTH = 1024
 CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
 
 
-class InvalidCursor(ValueError):
-    """The cursor was not produced by this API for this customer."""
-
-
-class StatementEntryItem(KeyedItem):
+class StatementEntryItem(StoredItem):
     transaction_id = UnicodeAttribute()
     kind = UnicodeAttribute()
     direction = UnicodeAttribute()
@@ -85,12 +81,6 @@ class StatementEntryItem(KeyedItem):
             counterparty_id=self.counterparty_id,
             occurred_at=self.occurred_at,
         )
-
-
-@dataclass(frozen=True)
-class StatementPage:
-    entries: list[StatementEntry]
-    next_cursor: str | None
 
 
 STATEMENT_MODELS = (StatementEntryItem,)

@@ -12,7 +12,7 @@ from wallet import bootstrap
 from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import RAIL_ONLY, PaymentRail
-from wallet.api.money import created
+from wallet.api.movement_response import created
 from wallet.api.schemas import DepositRequest, PathId, RailReference, TransactionResponse
 from wallet.domain import errors
 from wallet.service.money_movement import MoneyMovement

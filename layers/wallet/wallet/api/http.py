@@ -277,9 +277,12 @@ def build_resolver(*routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-def lambda_handler_for(*routers: Router) -> LambdaHandler:
-    """The Lambda entry point of an API function serving these routers."""
-    app = build_resolver(*routers)
+def lambda_handler_for(app: APIGatewayHttpResolver) -> LambdaHandler:
+    """The Lambda entry point of an API function serving ``app`` (``build_resolver``'s).
+
+    Each function's ``app.py`` keeps its resolver as ``app``, so that a test can replace a
+    use case with ``app.dependency_overrides[bootstrap.<factory>] = lambda: <fake>``.
+    """
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @tracer.capture_lambda_handler

@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
 
 from wallet import bootstrap
-from wallet.adapters.customers_store import CustomersStore
 from wallet.api import links
 from wallet.api.http import json_response, route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import CustomerResponse, RegisterCustomerRequest
 from wallet.domain.errors import CustomerAlreadyExists
+from wallet.service.ports import CustomerRegistry
 from wallet.service.registration import register_customer
 
 router = Router()
@@ -37,7 +37,7 @@ router = Router()
 def register(
     body: RegisterCustomerRequest,
     caller: Customer,
-    customers: Annotated[CustomersStore, Depends(bootstrap.customers_store)],
+    customers: Annotated[CustomerRegistry, Depends(bootstrap.customers_store)],
 ) -> Response[CustomerResponse]:
     customer = register_customer(customers, caller, name=body.name, document=body.document, type=body.type)
     return json_response(

@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API (the contract in DESIGN.md).
+"""Request and response bodies of the HTTP API (what each route answers: README.md's table).
 
 The spec says exactly what the API takes: every request field's schema is written from the
 same constants and patterns the domain checks it with (``NAME_PATTERN``, ``DOCUMENT_PATTERN``,

@@ -5,10 +5,10 @@ from typing import Self
 
 from pydantic import BaseModel, Field
 
-from wallet.adapters.statement_store import StatementPage
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.money import format_amount
 from wallet.domain.statements import Direction, StatementEntry
+from wallet.service.ports import StatementPage
 
 
 class StatementEntryResponse(BaseModel):

@@ -12,7 +12,7 @@ from wallet import bootstrap
 from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
-from wallet.api.money import created
+from wallet.api.movement_response import created
 from wallet.api.schemas import IdempotencyKey, TransactionResponse, TransferRequest
 from wallet.domain import errors
 from wallet.service.money_movement import MoneyMovement

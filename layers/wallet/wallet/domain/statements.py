@@ -1,6 +1,6 @@
 """Statements: each party's copy of a transaction, and who is told about it.
 
-The seed's rule: the customer who RECEIVED the money always gets a confirmation; the payer
+The rule: the customer who RECEIVED the money always gets a confirmation; the payer
 of a transfer gets a receipt too. One statement entry per party, one notification per entry.
 """
 

@@ -1,8 +1,8 @@
 """Move money: transfers between customers and deposits into an account.
 
-The seed's sequence, made atomic and lean: the rules that need no data (same account), the
-external authorizer BEFORE anything is written, then ONE conditional TransactWriteItems that
-debits, credits and records the transaction with its event. Its conditions are the checks
+In this order: the rules that need no data (same account), the external authorizer BEFORE
+anything is written, then ONE conditional write (``LedgerRecords.record``) that debits,
+credits and records the transaction with its event. Its conditions are the checks
 (the payer is an individual with enough money, both accounts exist, the transaction is new):
 a committed transfer costs two round trips, and only a refused one reads more, to tell its
 error apart.
@@ -12,10 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.ledger_store import DuplicateTransaction, LedgerStore, NoAccount
 from wallet.domain.errors import (
     CustomerNotActive,
     CustomerNotFound,
@@ -33,14 +30,10 @@ from wallet.domain.ledger import (
 from wallet.events import TransactionCreated
 from wallet.observability import MetricUnit, logger, metrics
 from wallet.service.clock import utc_now
+from wallet.service.ports import Authorizer, DuplicateTransaction, LedgerRecords, NoAccount, Profiles
 
 # How long a client should wait for the sync to open a new customer's account.
 ACCOUNT_OPENING_RETRY_AFTER_SECONDS = 1
-
-
-class Authorizer(Protocol):
-    def authorize(self) -> None:
-        """Return if the external authorizer allows; raise a WalletError otherwise."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +57,8 @@ class Movement:
 class MoneyMovement:
     def __init__(
         self,
-        ledger: LedgerStore,
-        customers: CustomersStore,
+        ledger: LedgerRecords,
+        customers: Profiles,
         authorizer: Authorizer,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -85,15 +78,18 @@ class MoneyMovement:
     ) -> Movement:
         """Send the caller's money: a ``payer_id`` other than the caller is refused (403)."""
         payer = caller if payer_id is None else payer_id
-        return self._counted(
+        return self._move_and_report(
             Instruction(TransactionKind.TRANSFER, caller, payer, payee_id, amount, idempotency_key)
         )
 
     def deposit(self, rail: str, customer_id: str, amount: int, reference: str) -> Movement:
         """Money received from outside; ``reference`` is the rail's own, its Idempotency-Key."""
-        return self._counted(Instruction(TransactionKind.DEPOSIT, rail, None, customer_id, amount, reference))
+        return self._move_and_report(
+            Instruction(TransactionKind.DEPOSIT, rail, None, customer_id, amount, reference)
+        )
 
-    def _counted(self, instruction: Instruction) -> Movement:
+    def _move_and_report(self, instruction: Instruction) -> Movement:
+        """Move, then count and log what came of it: committed, replayed or rejected (by code)."""
         kind = instruction.kind
         try:
             movement = self._move(instruction)
@@ -125,7 +121,8 @@ class MoneyMovement:
         if candidate.payer_id is not None:
             check_parties(candidate.payer_id, candidate.payee_id)
         try:
-            # The seed's order: the authorizer answers before anything is written. Then ONE
+            # The authorizer answers before anything is written (a transfer it refuses leaves
+            # no trace, and one it allows is never undone). Then ONE
             # conditional write, whose conditions are the checks: nothing is read first.
             if candidate.payer_id is not None:
                 self._authorizer.authorize()

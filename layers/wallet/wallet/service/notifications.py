@@ -2,13 +2,13 @@
 
 The sync (and the sweeper) publish one message per statement entry of a transaction, all in
 one request, every time they apply its event: publishing is at-least-once, and the e-mail
-side recognises a duplicate (``OncePerNotification``, wallet.service.once_per_notification).
+side recognises a duplicate (``IdempotentNotificationSender``, wallet.service.idempotent_sender).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Literal, Protocol, Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,7 @@ from wallet.domain.ledger import TransactionKind
 from wallet.domain.money import format_brl
 from wallet.domain.statements import Role, StatementEntry
 from wallet.observability import MetricUnit, logger, metrics
+from wallet.service.ports import EmailBus, Mailer, NotificationRecords
 
 # Brasília time; Brazil has had no daylight saving time since 2019.
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
@@ -54,26 +55,6 @@ class Notification(BaseModel):
     def attributes(self) -> dict[str, str]:
         """SNS message attributes, so a subscription can filter (e.g. only receipts)."""
         return {"kind": self.kind.value, "role": self.role.value}
-
-
-class EmailBus(Protocol):
-    def publish(self, messages: Sequence[tuple[str, Mapping[str, str]]]) -> None:
-        """Every (body, attributes) message, in one request; raises unless all were accepted."""
-        ...
-
-
-class Profiles(Protocol):
-    def get(self, customer_id: str) -> Customer | None: ...
-
-
-class NotificationRecords(Protocol):
-    def entry_with_profiles(
-        self, customer_id: str, occurred_at: datetime, transaction_id: str, profile_ids: Sequence[str]
-    ) -> tuple[StatementEntry | None, dict[str, Customer]]: ...
-
-
-class Mailer(Protocol):
-    def send(self, to: str, subject: str, body: str) -> str: ...
 
 
 def publish_notifications(entries: Sequence[StatementEntry], bus: EmailBus) -> int:

@@ -6,12 +6,10 @@ id that does not exist (404), before anything is read: no existence oracle.
 
 from dataclasses import dataclass
 
-from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.ledger_store import LedgerStore
 from wallet.domain.customers import Customer
 from wallet.domain.errors import CustomerNotFound, TransactionNotFound
 from wallet.domain.ledger import Transaction
-from wallet.service.notifications import Profiles
+from wallet.service.ports import LedgerReads, Profiles
 
 
 def own_customer(profiles: Profiles, caller: str, customer_id: str) -> Customer:
@@ -34,7 +32,7 @@ class Balance:
 
 
 class Queries:
-    def __init__(self, customers: CustomersStore, ledger: LedgerStore) -> None:
+    def __init__(self, customers: Profiles, ledger: LedgerReads) -> None:
         self._customers = customers
         self._ledger = ledger
 

@@ -5,11 +5,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from wallet.adapters.customers_store import CustomersStore
 from wallet.domain.customers import Customer, CustomerType
 from wallet.domain.errors import Forbidden
 from wallet.events import CustomerRegistered
 from wallet.service.clock import utc_now
+from wallet.service.ports import CustomerRegistry
 
 
 class Registrant(Protocol):
@@ -24,7 +24,7 @@ class Registrant(Protocol):
 
 
 def register_customer(
-    customers: CustomersStore,
+    customers: CustomerRegistry,
     registrant: Registrant,
     *,
     name: str,

@@ -20,18 +20,14 @@ from wallet.service.notifications import Email, Notification, NotificationSender
 DEDUPLICATION_WINDOW = timedelta(days=15)
 
 
-class OncePerNotification:
+class IdempotentNotificationSender:
     """Exactly one e-mail per ``notification_id``, however often the message is delivered.
 
-    Why Powertools idempotency (a dedicated table keyed by notification id, TTL
-    ``expiration``) rather than a conditional put of a ``SENT#<id>`` marker in the
-    customers table: a marker is either written before sending (a crash after it loses the
-    e-mail for good) or after (a crash before it sends twice), while Powertools keeps an
-    INPROGRESS record that expires with the invocation's own timeout, deletes it when the
-    send raises (so the SQS retry sends), and answers a completed duplicate from the stored
-    result. It also keeps dedup bookkeeping out of the customers context's table. The one
-    remaining window, SES accepting the message and the COMPLETED write then failing, can
-    only cause a duplicate e-mail, never a lost one.
+    Powertools idempotency on a table of its own, keyed by notification id: an INPROGRESS
+    record expires with the invocation, a failed send deletes it (the SQS retry sends), a
+    completed duplicate is answered from the stored result. Why this rather than a marker
+    item, and the one window left (a duplicate, never a loss): docs/architecture.md, "The
+    event pipeline".
     """
 
     def __init__(self, sender: NotificationSender, persistence: BasePersistenceLayer) -> None:

@@ -1,4 +1,5 @@
-"""How the routes that move money answer: 201 with the transaction, first time or replay."""
+"""The answer of the routes that move money (transfers, deposits): 201 with the transaction,
+its ``Location``, and ``Idempotent-Replayed: true`` when it is the original of a replay."""
 
 from http import HTTPStatus
 from typing import Any

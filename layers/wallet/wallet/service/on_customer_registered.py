@@ -1,4 +1,4 @@
-"""Apply one bounded context's events to the other (the outbox consumer's use cases).
+"""Where a CustomerRegistered goes: open the customer's ledger account, then activate it.
 
 Every step is idempotent, so a duplicate delivery, a retry or a sweeper re-drive of the
 same event changes nothing the second time.
@@ -7,17 +7,16 @@ same event changes nothing the second time.
 from collections.abc import Callable
 from datetime import datetime
 
-from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.ledger_store import LedgerStore
 from wallet.events import CustomerRegistered
 from wallet.observability import logger
 from wallet.service.clock import utc_now
+from wallet.service.ports import AccountOpener, Activations
 
 
 def apply_customer_registered(
     event: CustomerRegistered,
-    ledger: LedgerStore,
-    customers: CustomersStore,
+    ledger: AccountOpener,
+    customers: Activations,
     now: Callable[[], datetime] = utc_now,
 ) -> None:
     """Open the ledger account, then activate the customer and mark the event processed.

@@ -1,43 +1,24 @@
-"""The outbox consumer's entry points: apply one event, and sweep what is stuck.
+"""The safety net of the outbox: finish, on a schedule, every event still pending.
 
-The stream consumer (``sync``) applies each outbox event as it is written; the sweeper,
-on a schedule, finishes whatever is still pending after a grace period (stream retries
-exhausted, a crash between two steps, records older than the stream's 24 h retention),
-through the very same idempotent use cases.
+The stream consumer (``functions/sync``) applies each event as it is written; the sweeper
+finishes whatever is still pending after a grace period (stream retries exhausted, a crash
+between two steps, records older than the stream's 24 h retention), through the very same
+``EventDispatcher`` and its idempotent handlers.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from wallet.adapters.customers_store import CustomersStore
-from wallet.adapters.ledger_store import LedgerStore
-from wallet.adapters.statement_store import StatementStore
-from wallet.events import CustomerRegistered, TransactionCreated
 from wallet.observability import MetricUnit, logger, metrics
 from wallet.service.clock import utc_now
-from wallet.service.notifications import EmailBus
-from wallet.service.statements import apply_transaction_created
-from wallet.service.sync import apply_customer_registered
+from wallet.service.event_dispatcher import EventDispatcher
+from wallet.service.ports import PendingEvent, PendingEvents
 
 # Long enough that the stream consumer normally gets there first (it takes ~1 s).
 DEFAULT_GRACE = timedelta(minutes=2)
 # Pending items read per table per page: each page is one query per shard of the index.
 SWEEP_PAGE_SIZE = 100
-
-
-class PendingEvent(Protocol):
-    """What the sweeper reads of an item still waiting for the consumer (an outbox item, or
-    a ledger transaction, which carries its own event)."""
-
-    @property
-    def event_id(self) -> str: ...
-
-    @property
-    def pending_since(self) -> str | None: ...
-
-    def event(self) -> CustomerRegistered | TransactionCreated: ...
 
 
 @dataclass(frozen=True)
@@ -47,30 +28,20 @@ class SweepReport:
     oldest_pending_outbox_age_seconds: float
 
 
-class Pipeline:
+class OutboxSweeper:
     def __init__(
         self,
-        ledger: LedgerStore,
-        customers: CustomersStore,
-        statements: StatementStore,
-        bus: EmailBus,
+        dispatcher: EventDispatcher,
+        backlogs: Sequence[PendingEvents],
         *,
         now: Callable[[], datetime] = utc_now,
         page_size: int = SWEEP_PAGE_SIZE,
     ) -> None:
-        self._ledger = ledger
-        self._customers = customers
-        self._statements = statements
-        self._bus = bus
+        """``backlogs``: each table's pending events (the customers', the ledger's), swept in order."""
+        self._dispatcher = dispatcher
+        self._backlogs = backlogs
         self._now = now
         self._page_size = page_size
-
-    def apply(self, event: CustomerRegistered | TransactionCreated) -> None:
-        match event:
-            case CustomerRegistered():
-                apply_customer_registered(event, self._ledger, self._customers, self._now)
-            case TransactionCreated():
-                apply_transaction_created(event, self._ledger, self._statements, self._bus, self._now)
 
     def sweep(
         self, grace: timedelta = DEFAULT_GRACE, has_time: Callable[[], bool] = lambda: True
@@ -84,7 +55,7 @@ class Pipeline:
         older_than = self._now() - grace
         outbox = [
             _drain(self._outbox_backlog(older_than, store.pending_events), self._page_size, has_time)
-            for store in (self._customers, self._ledger)
+            for store in self._backlogs
         ]
         now = self._now()
         report = SweepReport(
@@ -104,7 +75,7 @@ class Pipeline:
             read=lambda since: pending_events(older_than, self._page_size, since),
             key=lambda item: item.event_id,
             since=lambda item: item.pending_since,
-            finish=lambda item: self.apply(item.event()),
+            finish=lambda item: self._dispatcher.apply(item.event()),
             # Left pending: the next sweep retries, and the age alarm tells an operator.
             failure="sweep could not apply event",
             key_name="event_id",
@@ -114,10 +85,7 @@ class Pipeline:
         # Each list is oldest first (the index's sort key), so its head is its oldest.
         heads = [
             datetime.fromisoformat(items[0].pending_since)
-            for items in (
-                self._customers.pending_events(now, limit=1),
-                self._ledger.pending_events(now, limit=1),
-            )
+            for items in (backlog.pending_events(now, limit=1) for backlog in self._backlogs)
             if items and items[0].pending_since is not None
         ]
         return min(heads, default=None)
