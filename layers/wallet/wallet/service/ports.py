@@ -143,6 +143,14 @@ class InvalidCursor(ValueError):
     """The cursor was not produced by this API for this customer."""
 
 
+# A page's next_cursor, as every statement reader writes it: opaque to clients, base64url
+# without its padding, so the API refuses any other shape before a reader sees it. A
+# statement's key (pk and sk, a few dozen characters each) encodes to under 200 characters;
+# 1,024 leaves room for a longer key and still refuses what no reader wrote.
+MAX_CURSOR_LENGTH = 1024
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
+
+
 class StatementWriter(Protocol):
     """On TransactionCreated: both parties' entries, in one request; a replay writes the same."""
 
