@@ -2,7 +2,7 @@
 
 The use cases in ``wallet.service`` depend on these alone, never on a store: the adapters in
 ``wallet.adapters`` fulfil them (DynamoDB, SNS, SES, the external authorizer) and raise the
-errors named here, and the unit tests fulfil them in memory (``tests/unit/fakes.py``). Each
+errors named here, and the unit tests fulfil them in memory (``tests/support/fakes.py``). Each
 Protocol is as narrow as the use cases that take it: a use case asks for what it calls.
 
 Which adapter fulfils which port: ``LedgerStore`` the ledger's (``LedgerRecords``,
@@ -101,6 +101,10 @@ class ProcessedTransactions(Protocol):
     """On TransactionCreated: the last step, after which the event is no longer pending."""
 
     def mark_event_processed(self, event: TransactionCreated, now: datetime) -> None: ...
+
+
+class LedgerOfEvents(AccountOpener, ProcessedTransactions, Protocol):
+    """What the event handlers do to the ledger: open accounts, mark transactions' events processed."""
 
 
 # ------------------------------------------------------------ the outbox's backlog
