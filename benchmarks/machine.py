@@ -77,7 +77,8 @@ def describe() -> dict[str, Any]:
 
 def cpu_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, every core summed (/proc/stat)."""
-    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user, nice, system, idle, iowait, irq, softirq, steal: guest time is counted in user already.
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     ticks = os.sysconf("SC_CLK_TCK")
     idle = fields[3] + fields[4]  # idle and iowait
     return (sum(fields) - idle) / ticks, sum(fields) / ticks

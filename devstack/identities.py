@@ -23,10 +23,14 @@ import boto3
 from devstack.ses_inbox import VERIFICATION_MESSAGE, ses_messages
 
 _CODE = re.compile(r"\b(\d{6})\b")
+# Cognito's token endpoint and the SES capture answer within a second, on AWS or locally:
+# 10 s is an endpoint that hangs, not a slow one.
+_CALL_TIMEOUT_SECONDS = 10
 
 
 def new_password() -> str:
     """Random, and within the pool's policy (12+ characters, lower, upper, digit)."""
+    # 18 random bytes are 24 characters (144 bits); the suffix makes any draw meet the policy.
     return f"{secrets.token_urlsafe(18)}Aa1"
 
 
@@ -94,7 +98,7 @@ class Cognito:
         """The latest code Cognito e-mailed to ``email``, from ministack's SES capture."""
         codes = [
             match.group(1)
-            for message in ses_messages(self.endpoint, timeout_seconds=10)
+            for message in ses_messages(self.endpoint, timeout_seconds=_CALL_TIMEOUT_SECONDS)
             if message.get("Type") == VERIFICATION_MESSAGE and email in message.get("To", [])
             if (match := _CODE.search(message.get("BodyText") or message.get("Body", {}).get("text", "")))
         ]
@@ -120,7 +124,7 @@ class Cognito:
             },
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the stack's own endpoint
+        with urllib.request.urlopen(request, timeout=_CALL_TIMEOUT_SECONDS) as response:  # noqa: S310 - the stack's own endpoint
             token: str = json.loads(response.read())["access_token"]
         return token
 

@@ -231,6 +231,10 @@ def wait_until_active(
 
     def is_active(customer: Customer) -> bool:
         reply = http.get(f"/customers/{customer.id}", customer.token)
+        # A 4xx will not change by waiting (a wrong token or route): say so at once. A 5xx or
+        # no answer may be the stack catching up: read again.
+        if 400 <= reply.status < 500:
+            raise UnexpectedReply(f"GET /customers/{customer.id} answered {reply.status}: {reply.body}")
         return reply.status == 200 and isinstance(reply.body, dict) and reply.body.get("status") == "active"
 
     with ThreadPoolExecutor(max_workers=clients) as pool:

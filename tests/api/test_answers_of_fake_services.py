@@ -2,7 +2,7 @@
 
 The real handlers, their resolvers' ``dependency_overrides`` (Powertools' ``Depends``)
 swapping the use case ``bootstrap`` would build for one on the in-memory ports of
-``tests/unit/fakes.py``: DynamoDB busy beyond the retries (503 ``store_busy``, which no local
+``tests/support/fakes.py``: DynamoDB busy beyond the retries (503 ``store_busy``, which no local
 engine produces), a write whose answer was lost, a twin request that won the race. Nothing
 here touches a table, so these need no engine: the rest of tests/api runs every route on
 ministack.
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import assert_error
+from tests.support.fakes import NOW, FakeAuthorizer, FakeCustomers, FakeLedger, FakeStatements
 from tests.support.identities import Person, rail_claims
 from tests.support.lambda_events import ApiResponse, deposit_event, http_event, invoke, resolver
-from tests.unit.fakes import NOW, FakeAuthorizer, FakeCustomers, FakeLedger, FakeStatements
 from wallet import bootstrap
 from wallet.domain.errors import StoreBusy
 from wallet.domain.ledger import Transaction

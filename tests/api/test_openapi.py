@@ -19,7 +19,6 @@ from devstack.template import resources
 from tests.api.conftest import Api
 from tests.conftest import Tables
 from tests.support.lambda_events import EVENTS, FUNCTIONS, http_event, invoke, sample
-from wallet.adapters.statement_store import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from wallet.api.http import parse_json
 from wallet.api.identity import DEPOSIT_SCOPE
 from wallet.api.schemas import ID_PATTERN, DepositRequest, RegisterCustomerRequest, TransferRequest
@@ -27,6 +26,7 @@ from wallet.domain.customers import MAX_NAME_LENGTH, NAME_PATTERN, customer_id_f
 from wallet.domain.documents import DOCUMENT_PATTERN, MAX_DOCUMENT_LENGTH
 from wallet.domain.ledger import IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH
 from wallet.domain.money import AMOUNT_PATTERN
+from wallet.service.ports import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from wallet.service.statements import MAX_PAGE_SIZE
 
 STATEMENT_ROUTE = ("get", "/customers/{customer_id}/transactions")

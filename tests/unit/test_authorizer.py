@@ -54,6 +54,9 @@ class Recorded:
 
 @pytest.fixture
 def stub() -> Iterator[AuthorizerStub]:
+    # In "timeout" mode the stub holds its answer 2 s: ten times the 0.2 s client timeouts
+    # below, so a timeout is certain, and short enough that the held answer ends with the test.
+    # A fixed seed: the error-rate mode fails the same calls on every run.
     with AuthorizerStub(timeout_sleep_seconds=2.0, seed=1234) as running:
         yield running
 
@@ -90,6 +93,7 @@ def authorizer_for(
 def control(stub: AuthorizerStub, method: str, body: bytes | None = None) -> tuple[int, dict[str, object]]:
     request = urllib.request.Request(stub.control_url, data=body, method=method)
     try:
+        # The stub answers a control request at once: 2 s is a stub that hangs.
         with urllib.request.urlopen(request, timeout=2) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:

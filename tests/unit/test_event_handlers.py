@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.unit.fakes import (
+from tests.support.fakes import (
     NOW,
     FakeAuthorizer,
     FakeCustomers,

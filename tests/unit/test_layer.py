@@ -198,8 +198,23 @@ def test_the_wallet_package_ships_its_sources_each_with_unchecked_hash_bytecode(
 
 def test_the_pinned_packages_ship_as_bytecode_alone(build_dir: Path) -> None:
     """Sources beside their bytecode would double the layer; bytecode in __pycache__ without its
-    source is never imported (the handlers' import tests above show the rest loads)."""
+    source is never imported."""
     layer = _layer(build_dir)
     outside_wallet = [path for path in layer.rglob("*") if path.relative_to(layer).parts[0] != "wallet"]
     assert not [str(path) for path in outside_wallet if path.suffix == ".py"]
     assert not [str(path) for path in outside_wallet if path.name == "__pycache__"]
+
+
+def test_every_module_the_pinned_packages_install_is_in_the_layer_as_bytecode(build_dir: Path) -> None:
+    """Also the modules no handler imports at cold start (the OpenAPI models, the Swagger page,
+    idempotency's DynamoDB layer): each module a package's RECORD lists has its .pyc where its
+    source was, but for what the build leaves out on purpose (test suites, type stubs)."""
+    layer = _layer(build_dir)
+    missing = []
+    for record in layer.glob("*.dist-info/RECORD"):
+        for line in record.read_text().splitlines():
+            path = Path(line.split(",", 1)[0])
+            left_out = {"tests", "__pycache__"} & set(path.parts) or path.parts[0].endswith("-stubs")
+            if path.suffix == ".py" and not left_out and not (layer / path.with_suffix(".pyc")).is_file():
+                missing.append(str(path))
+    assert not missing

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.support.fakes import NOW, FakeAuthorizer, FakeCustomers, FakeLedger
 from tests.support.identities import RAIL_CLIENT_ID
-from tests.unit.fakes import NOW, FakeAuthorizer, FakeCustomers, FakeLedger
 from wallet.domain.customers import CustomerType
 from wallet.domain.errors import (
     CustomerNotActive,

@@ -35,11 +35,6 @@ _CUSTOMER_PREFIX = "CUSTOMER#"
 _SORTABLE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-MAX_CURSOR_LENGTH = 1024
-# What encode_cursor writes: base64url without its padding.
-CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
-
-
 class StatementEntryItem(StoredItem):
     transaction_id = UnicodeAttribute()
     kind = UnicodeAttribute()

@@ -13,14 +13,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from wallet import bootstrap
-from wallet.adapters.statement_store import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from wallet.api import links
 from wallet.api.http import route_responses
 from wallet.api.identity import CUSTOMER_ONLY, Customer
 from wallet.api.schemas import PathId
 from wallet.api.statement_schemas import StatementResponse
 from wallet.domain import errors
-from wallet.service.ports import InvalidCursor
+from wallet.service.ports import CURSOR_PATTERN, MAX_CURSOR_LENGTH, InvalidCursor
 from wallet.service.statements import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, StatementQueries
 
 router = Router()

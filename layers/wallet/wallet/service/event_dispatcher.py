@@ -10,17 +10,13 @@ re-drive of the same event changes nothing the second time.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from wallet.events import CustomerRegistered, Event, TransactionCreated
 from wallet.service.clock import utc_now
 from wallet.service.on_customer_registered import apply_customer_registered
 from wallet.service.on_transaction_created import apply_transaction_created
-from wallet.service.ports import AccountOpener, Activations, EmailBus, ProcessedTransactions, StatementWriter
-
-
-class LedgerOfEvents(AccountOpener, ProcessedTransactions, Protocol):
-    """What the event handlers do to the ledger: open accounts, mark transactions' events processed."""
+from wallet.service.ports import Activations, EmailBus, LedgerOfEvents, StatementWriter
 
 
 @dataclass(frozen=True)

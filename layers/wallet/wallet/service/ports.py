@@ -2,7 +2,7 @@
 
 The use cases in ``wallet.service`` depend on these alone, never on a store: the adapters in
 ``wallet.adapters`` fulfil them (DynamoDB, SNS, SES, the external authorizer) and raise the
-errors named here, and the unit tests fulfil them in memory (``tests/unit/fakes.py``). Each
+errors named here, and the unit tests fulfil them in memory (``tests/support/fakes.py``). Each
 Protocol is as narrow as the use cases that take it: a use case asks for what it calls.
 
 Which adapter fulfils which port: ``LedgerStore`` the ledger's (``LedgerRecords``,
@@ -103,6 +103,10 @@ class ProcessedTransactions(Protocol):
     def mark_event_processed(self, event: TransactionCreated, now: datetime) -> None: ...
 
 
+class LedgerOfEvents(AccountOpener, ProcessedTransactions, Protocol):
+    """What the event handlers do to the ledger: open accounts, mark transactions' events processed."""
+
+
 # ------------------------------------------------------------ the outbox's backlog
 
 
@@ -141,6 +145,14 @@ class StatementPage:
 
 class InvalidCursor(ValueError):
     """The cursor was not produced by this API for this customer."""
+
+
+# A page's next_cursor, as every statement reader writes it: opaque to clients, base64url
+# without its padding, so the API refuses any other shape before a reader sees it. A
+# statement's key (pk and sk, a few dozen characters each) encodes to under 200 characters;
+# 1,024 leaves room for a longer key and still refuses what no reader wrote.
+MAX_CURSOR_LENGTH = 1024
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_CURSOR_LENGTH}}}$"
 
 
 class StatementWriter(Protocol):
