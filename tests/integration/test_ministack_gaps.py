@@ -64,16 +64,13 @@ def _create_function(lambda_: Any, name: str, source: str, *, role: str = GAP_RO
     )
 
 
-def _create_stack(cloudformation: Any, name: str, template: dict[str, Any]) -> None:
+def _create_stack(cloudformation: Any, name: str, template: dict[str, Any]) -> dict[str, str]:
+    """The stack, created and complete: logical id -> physical id of every resource."""
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
     cloudformation.get_waiter("stack_create_complete").wait(
         StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
     )
-
-
-def _physical_ids(cloudformation: Any, stack: str) -> dict[str, str]:
-    """Logical id -> physical id of every resource of the stack."""
-    described = cloudformation.describe_stack_resources(StackName=stack)["StackResources"]
+    described = cloudformation.describe_stack_resources(StackName=name)["StackResources"]
     return {resource["LogicalResourceId"]: resource["PhysicalResourceId"] for resource in described}
 
 
@@ -395,11 +392,10 @@ def test_a_topic_a_stack_creates_lets_no_one_publish_whom_iam_does_not_allow(
     cloudformation, sns = _client(ministack_with_iam, "cloudformation"), _client(ministack_with_iam, "sns")
     stack = f"gap-topic-{uuid.uuid4().hex[:8]}"
     template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
-    _create_stack(cloudformation, stack, template)
-    of_the_stack = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId="Topic")
+    of_the_stack = _create_stack(cloudformation, stack, template)["Topic"]
     topics = [
         sns.create_topic(Name=f"{stack}-api")["TopicArn"],
-        of_the_stack["StackResourceDetail"]["PhysicalResourceId"],
+        of_the_stack,
     ]
     as_user = _as_new_user(ministack_with_iam, "sns")
 
@@ -455,10 +451,9 @@ DECLARED = {
 @pytest.fixture(scope="module")
 def declared(ministack: Server) -> dict[str, str]:
     """The DECLARED stack, created by CloudFormation: logical id -> physical id."""
-    cloudformation = _client(ministack, "cloudformation")
-    stack = f"gap-declared-{uuid.uuid4().hex[:8]}"
-    _create_stack(cloudformation, stack, DECLARED)
-    return _physical_ids(cloudformation, stack)
+    return _create_stack(
+        _client(ministack, "cloudformation"), f"gap-declared-{uuid.uuid4().hex[:8]}", DECLARED
+    )
 
 
 def test_a_stacks_function_gets_the_concurrency_it_reserves(
@@ -557,10 +552,7 @@ THROTTLED = {
 @pytest.fixture(scope="module")
 def throttled(ministack: Server) -> dict[str, str]:
     """The THROTTLED stack, created by CloudFormation: logical id -> physical id."""
-    cloudformation = _client(ministack, "cloudformation")
-    stack = f"gap-stage-{uuid.uuid4().hex[:8]}"
-    _create_stack(cloudformation, stack, THROTTLED)
-    return _physical_ids(cloudformation, stack)
+    return _create_stack(_client(ministack, "cloudformation"), f"gap-stage-{uuid.uuid4().hex[:8]}", THROTTLED)
 
 
 def _get(url: str) -> tuple[int, bytes, str]:

@@ -99,6 +99,21 @@ def test_a_bad_cursor_is_a_validation_error(stack: PipelineStack, parties: Parti
     assert response.json()["error"] == "validation_error"
 
 
+def test_a_real_cursor_of_another_customers_statement_is_refused(
+    stack: PipelineStack, parties: Parties, five_deposits: list[str]
+) -> None:
+    """Bob's own next_cursor, sent by Alice on her own statement: refused like any bad
+    cursor, and nothing of Bob's statement in the answer."""
+    bobs_cursor = _own(stack, parties.bob.id, limit="2").json()["next_cursor"]
+    assert bobs_cursor
+
+    response = _own(stack, parties.alice.id, cursor=bobs_cursor)
+
+    assert response.status == 422
+    assert response.json()["error"] == "validation_error"
+    assert not [deposit for deposit in five_deposits if deposit in json.dumps(response.json())]
+
+
 @pytest.mark.parametrize("limit", ["0", "101", "ten"])
 def test_limit_is_1_to_100(stack: PipelineStack, parties: Parties, limit: str) -> None:
     assert _own(stack, parties.bob.id, limit=limit).status == 422

@@ -17,7 +17,7 @@ from wallet.domain.statements import Direction
 from wallet.events import TransactionCreated, parse_event
 from wallet.service.event_dispatcher import EventDispatcher, EventPorts
 from wallet.service.notifications import publish_notifications
-from wallet.service.on_transaction_created import entries_of, record_statement
+from wallet.service.on_transaction_created import entries_of
 from wallet.service.sweeper import OutboxSweeper
 
 
@@ -122,7 +122,7 @@ def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, par
     deposit, transfer = stack.new_outbox_records(stack.tables.ledger)
     event = _event_of(transfer)
     # The sync wrote the statement entries, then died before marking the event processed.
-    record_statement(event, stack.statements)
+    stack.statements.record(entries_of(event), datetime.now(UTC))
     assert not _processed(stack, event)
 
     report = stack.invoke("sweeper", sample("sweeper_schedule"))
@@ -205,7 +205,7 @@ def test_a_crash_after_publishing_publishes_again_and_e_mails_once(
     for record in stack.new_outbox_records(stack.tables.ledger):
         # Statement written and notifications published, then a crash before the event was marked.
         event = _event_of(record)
-        record_statement(event, stack.statements)
+        stack.statements.record(entries_of(event), datetime.now(UTC))
         publish_notifications(entries_of(event), stack.email_bus)
     first = stack.queued_messages(expected=3)
 

@@ -29,13 +29,6 @@ def entries_of(event: TransactionCreated) -> list[StatementEntry]:
     )
 
 
-def record_statement(
-    event: TransactionCreated, statements: StatementWriter, now: Callable[[], datetime] = utc_now
-) -> None:
-    """Step 1: both parties' entries; a replay writes the same entries again."""
-    statements.record(entries_of(event), now())
-
-
 def apply_transaction_created(
     event: TransactionCreated,
     ledger: ProcessedTransactions,
@@ -43,9 +36,13 @@ def apply_transaction_created(
     bus: EmailBus,
     now: Callable[[], datetime] = utc_now,
 ) -> None:
-    """All three steps for one TransactionCreated; the event is marked processed last."""
-    record_statement(event, statements, now)
-    published = publish_notifications(entries_of(event), bus)
+    """All three steps for one TransactionCreated; the event is marked processed last.
+
+    Both parties' entries, then their notifications (a replay writes and publishes the same
+    again: the entries are keyed by transaction, notify deduplicates), then the mark."""
+    entries = entries_of(event)
+    statements.record(entries, now())
+    published = publish_notifications(entries, bus)
     ledger.mark_event_processed(event, now())
     logger.info(
         "transaction created applied",
