@@ -27,6 +27,7 @@ from benchmarks.common import Result, aws_client
 from benchmarks.machine import cpu_seconds
 from benchmarks.throughput import api_transfers, pipeline_completed_per_second, spread_pairs
 from benchmarks.wallet_api import WalletApi
+from devstack.event_sources import mappings_paused
 from devstack.progress import Progress
 from devstack.wallet_client import Customer
 
@@ -84,18 +85,6 @@ def _listing_cpu_seconds(api: WalletApi) -> float:
     return (busy_after - busy_before) / LISTINGS_TIMED
 
 
-def _drain(api: WalletApi) -> int:
-    """Wait until the inbox holds every e-mail owed; how many times it was read."""
-    owed, deadline, reads = api.emails_owed, time.monotonic() + DRAIN_TIMEOUT_SECONDS, 0
-    while True:
-        reads += 1
-        if len(api.emails()) >= owed:
-            return reads
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the pipeline did not drain in {DRAIN_TIMEOUT_SECONDS} s")
-        time.sleep(POLL_SECONDS)
-
-
 def _stream_mappings(lambda_client: Any, outputs: dict[str, str]) -> list[str]:
     """The UUIDs of the mappings that feed the sync: the two tables' streams."""
     tables = (outputs["CustomersTableName"], outputs["LedgerTableName"])
@@ -110,24 +99,16 @@ def _stream_mappings(lambda_client: Any, outputs: dict[str, str]) -> list[str]:
     return found
 
 
-def _set_enabled(lambda_client: Any, mappings: Sequence[str], enabled: bool) -> None:
-    for uuid in mappings:
-        lambda_client.update_event_source_mapping(UUID=uuid, Enabled=enabled)
-
-
 def _round(
     api: WalletApi, lambda_client: Any, mappings: Sequence[str], pairs: Sequence[tuple[Customer, str]]
 ) -> Round:
-    _set_enabled(lambda_client, mappings, False)
-    try:
+    with mappings_paused(lambda_client, mappings):
         meter = CpuMeter()
         measured = api_transfers(api, pairs)
         api_half = meter.half(measured.committed, measured.per_second)
         listing_seconds = _listing_cpu_seconds(api)  # the pipeline paused: the inbox holds still
-    finally:
-        _set_enabled(lambda_client, mappings, True)
     meter = CpuMeter()
-    reads = _drain(api)
+    reads = api.drain(DRAIN_TIMEOUT_SECONDS, POLL_SECONDS)
     per_second = pipeline_completed_per_second(api, measured, time.time())  # one more read
     return Round(api_half, meter.half(measured.committed, per_second, (reads + 1) * listing_seconds))
 

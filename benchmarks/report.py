@@ -278,8 +278,6 @@ STAGES = {
     "send_money_started_to_sync_recorded_entry": "`created_at` -> sync records the statement entry",
     "201_received_to_sync_recorded_entry": "201 read by the client -> sync records the entry",
     "sync_recorded_entry_to_ses_sent": "entry recorded -> SNS -> SQS -> notify -> SES accepted the e-mail",
-    "sync_recorded_entry_to_sns_published": "entry recorded -> notification published to SNS",
-    "sns_published_to_ses_sent": "published to SNS -> SQS -> notify -> SES accepted the e-mail",
 }
 
 ROWS: dict[str, Callable[[BenchmarkRun], list[str]]] = {

@@ -27,7 +27,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from devstack.identities import Cognito, new_password
+from devstack.identities import Cognito, claims_of, jwt_part, new_password
 from devstack.wallet_client import Customer, Reply, registration
 from tests.e2e.conftest import Api, Person, eventually
 from tests.e2e.test_money_flow import active_customer, statement
@@ -44,19 +44,10 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _decoded(part: str) -> dict[str, Any]:
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    return decoded
-
-
-def claims_of(token: str) -> dict[str, Any]:
-    return _decoded(token.split(".")[1])
-
-
 def forged(token: str, *, alg: str = "RS256", key: rsa.RSAPrivateKey | None = None) -> str:
     """``token``'s kid and claims, signed with ``key`` (none: ``alg`` as given, no signature)."""
     head, payload, _ = token.split(".")
-    header = {**_decoded(head), "alg": alg}
+    header = {**jwt_part(head), "alg": alg}
     signing_input = f"{_b64(json.dumps(header).encode())}.{payload}"
     signature = b"" if key is None else key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
     return f"{signing_input}.{_b64(signature)}"

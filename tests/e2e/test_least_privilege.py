@@ -24,6 +24,7 @@ import pytest
 from devstack import wallet_client
 from devstack.config import ROOT
 from devstack.documents import new_cpf
+from devstack.event_sources import mappings_paused
 from devstack.template import FUNCTION_TYPE, logical_ids
 from devstack.wallet_client import Customer, Reply, bearer, new_person, scan, wait_until_active
 from tests.e2e.conftest import Api, eventually
@@ -210,14 +211,8 @@ def sync_paused(aws: LocalAws) -> Iterator[None]:
     """The sync's stream mappings disabled: what the outbox holds waits for the sweeper."""
     lambda_ = aws.client("lambda")
     mappings = lambda_.list_event_source_mappings(FunctionName=aws.resources["SyncFunction"])
-    uuids = [mapping["UUID"] for mapping in mappings["EventSourceMappings"]]
-    for mapping_id in uuids:
-        lambda_.update_event_source_mapping(UUID=mapping_id, Enabled=False)
-    try:
+    with mappings_paused(lambda_, [mapping["UUID"] for mapping in mappings["EventSourceMappings"]]):
         yield
-    finally:
-        for mapping_id in uuids:
-            lambda_.update_event_source_mapping(UUID=mapping_id, Enabled=True)
 
 
 @contextmanager

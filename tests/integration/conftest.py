@@ -13,7 +13,7 @@ import pytest
 
 from devstack.documents import new_cnpj, new_cpf
 from tests.conftest import Tables
-from tests.support.authorizers import AllowingAuthorizer
+from tests.support.fakes import FakeAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.ledger_checks import Item, ItemKey, table_items
 from wallet.adapters.customers_store import CustomersStore
@@ -31,7 +31,7 @@ class Stores:
     tables: Tables
     ledger: LedgerStore
     customers: CustomersStore
-    authorizer: AllowingAuthorizer
+    authorizer: FakeAuthorizer
     money: MoneyMovement
 
     def money_with(self, authorizer: Authorizer) -> MoneyMovement:
@@ -97,5 +97,5 @@ def stores(engine_tables: Tables) -> Stores:
     """Constructed per test: the stores bind PynamoDB models to these tables globally."""
     ledger = LedgerStore(engine_tables.ledger, host=engine_tables.endpoint)
     customers = CustomersStore(engine_tables.customers, host=engine_tables.endpoint)
-    authorizer = AllowingAuthorizer()
+    authorizer = FakeAuthorizer()
     return Stores(engine_tables, ledger, customers, authorizer, MoneyMovement(ledger, customers, authorizer))

@@ -439,7 +439,7 @@ DECLARED = {
             "Properties": {
                 "Runtime": "python3.13",
                 "Handler": "index.handler",
-                "Role": "arn:aws:iam::000000000000:role/gap",
+                "Role": GAP_ROLE,
                 "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"},
                 "ReservedConcurrentExecutions": 3,
             },
@@ -477,8 +477,10 @@ def test_a_reservation_must_leave_the_account_a_hundred_unreserved_executions(mi
     with pytest.raises(ClientError, match=r"InvalidParameterValue.*minimum value of \[100\]"):
         lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=unreserved - 99)
     lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=unreserved - 100)
-    assert lambda_.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 100
-    lambda_.delete_function_concurrency(FunctionName=name)
+    try:
+        assert lambda_.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"] == 100
+    finally:  # the module's other tests share this ministack and its account
+        lambda_.delete_function_concurrency(FunctionName=name)
 
 
 def test_a_stacks_topic_keeps_its_key(ministack: Server, declared: dict[str, str]) -> None:
@@ -506,7 +508,7 @@ THROTTLED = {
             "Properties": {
                 "Runtime": "python3.13",
                 "Handler": "index.handler",
-                "Role": "arn:aws:iam::000000000000:role/gap",
+                "Role": GAP_ROLE,
                 "Code": {"ZipFile": "def handler(event, context):\n    return {'statusCode': 200}\n"},
             },
         },

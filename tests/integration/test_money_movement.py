@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Stores
-from tests.support.authorizers import DenyingAuthorizer, UnavailableAuthorizer
+from tests.support.authorizers import denying_authorizer, unavailable_authorizer
 from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent
 from wallet.adapters.dynamodb import connection_for
@@ -77,7 +77,7 @@ def test_the_authorizer_is_asked_once_per_transfer_and_never_for_a_deposit(store
 
     stores.money.transfer(payer.id, payee.id, 100, idempotency_key=None)
 
-    assert stores.authorizer.calls == 1
+    assert stores.authorizer.asked == 1
 
 
 def test_insufficient_funds_is_the_writes_own_answer_and_writes_nothing(stores: Stores) -> None:
@@ -90,7 +90,7 @@ def test_insufficient_funds_is_the_writes_own_answer_and_writes_nothing(stores: 
         stores.money.transfer(payer.id, payee.id, 1_001, idempotency_key="too-much")
 
     unchanged.check()
-    assert stores.authorizer.calls == 1
+    assert stores.authorizer.asked == 1
 
 
 def test_an_unknown_payee_is_customer_not_found(stores: Stores) -> None:
@@ -168,7 +168,7 @@ def test_sending_to_oneself_is_same_account(stores: Stores) -> None:
 
 @pytest.mark.parametrize(
     ("authorizer", "error"),
-    [(DenyingAuthorizer(), TransferNotAuthorized), (UnavailableAuthorizer(), AuthorizerUnavailable)],
+    [(denying_authorizer(), TransferNotAuthorized), (unavailable_authorizer(), AuthorizerUnavailable)],
     ids=["denied", "unavailable"],
 )
 def test_no_authorization_writes_nothing(
@@ -186,7 +186,7 @@ def test_no_authorization_writes_nothing(
 def test_a_denied_key_can_be_used_again_once_authorized(stores: Stores) -> None:
     payer, payee = stores.funded(1_000), stores.open()
     with pytest.raises(TransferNotAuthorized):
-        stores.money_with(DenyingAuthorizer()).transfer(payer.id, payee.id, 100, idempotency_key="k-1")
+        stores.money_with(denying_authorizer()).transfer(payer.id, payee.id, 100, idempotency_key="k-1")
 
     moved = stores.money.transfer(payer.id, payee.id, 100, idempotency_key="k-1")
 
@@ -212,7 +212,7 @@ def test_a_replay_does_not_ask_the_authorizer_again(stores: Stores) -> None:
     payer, payee = stores.funded(1_000), stores.open()
     stores.money.transfer(payer.id, payee.id, 300, idempotency_key="pay-rent")
 
-    replayed = stores.money_with(DenyingAuthorizer()).transfer(
+    replayed = stores.money_with(denying_authorizer()).transfer(
         payer.id, payee.id, 300, idempotency_key="pay-rent"
     )
 
@@ -295,7 +295,7 @@ def test_a_committed_transfer_is_two_round_trips_the_authorizer_then_one_write(
 ) -> None:
     """Counted on the wire (botocore's before-send hook), not assumed."""
     payer, payee = stores.funded(1_000), stores.open()
-    calls_before = stores.authorizer.calls
+    calls_before = stores.authorizer.asked
     sent: list[str] = []
 
     def record(request: Any, **_: Any) -> None:
@@ -310,4 +310,4 @@ def test_a_committed_transfer_is_two_round_trips_the_authorizer_then_one_write(
     finally:
         events.unregister("before-send.dynamodb", record)
 
-    assert (stores.authorizer.calls - calls_before, sent) == (1, ["TransactWriteItems"])
+    assert (stores.authorizer.asked - calls_before, sent) == (1, ["TransactWriteItems"])

@@ -24,7 +24,7 @@ from devstack.ses_inbox import ses_messages
 from devstack.template import create_table_request, resources
 from devstack.wallet_client import scan
 from tests.conftest import Tables
-from tests.support.authorizers import AllowingAuthorizer
+from tests.support.fakes import FakeAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID, Person
 from tests.support.lambda_events import LambdaContext, fresh_handler, sample
 from tests.support.servers import Server
@@ -68,7 +68,7 @@ class PipelineStack:
         return customer
 
     def money(self) -> MoneyMovement:
-        return MoneyMovement(self.ledger, self.customers, AllowingAuthorizer())
+        return MoneyMovement(self.ledger, self.customers, FakeAuthorizer())
 
     def deposit(self, customer_id: str, centavos: int) -> str:
         """Money from the payment rail, under a reference of its own; the transaction's id."""

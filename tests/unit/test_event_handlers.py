@@ -7,6 +7,7 @@ The same cases run on ministack's real stream in tests/pipeline/test_sync.py.
 
 import json
 from datetime import timedelta
+from typing import get_args, get_type_hints
 
 import pytest
 
@@ -80,6 +81,8 @@ def side() -> EventSide:
 
 
 def test_every_event_a_payload_can_hold_has_its_handler() -> None:
+    # Read from parse_event's own signature: an event type added there without a handler fails here.
+    assert set(get_args(get_type_hints(parse_event)["return"])) == set(EVENT_HANDLERS)
     payloads = {
         "CustomerRegistered/v2": CustomerRegistered(
             event_id="e", occurred_at=NOW, customer_id=ANA, type=CustomerType.INDIVIDUAL

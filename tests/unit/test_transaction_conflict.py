@@ -23,7 +23,7 @@ from pynamodb.exceptions import CancellationReason, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from devstack.template import create_table_request
-from tests.support.authorizers import AllowingAuthorizer
+from tests.support.fakes import FakeAuthorizer
 from tests.support.identities import RAIL_CLIENT_ID
 from tests.support.ledger_checks import assert_ledger_consistent, table_items
 from wallet.adapters.customers_store import CustomersStore
@@ -110,7 +110,7 @@ def ledger(tables: MotoTables) -> LedgerStore:
 
 @pytest.fixture
 def money(tables: MotoTables, ledger: LedgerStore) -> MoneyMovement:
-    return MoneyMovement(ledger, CustomersStore(tables.customers), AllowingAuthorizer())
+    return MoneyMovement(ledger, CustomersStore(tables.customers), FakeAuthorizer())
 
 
 def open_funded(ledger: LedgerStore, money: MoneyMovement, customer_id: str, centavos: int) -> None:

@@ -31,9 +31,16 @@ _CONDITION_FAILED = "ConditionalCheckFailed"
 RawItem = dict[str, dict[str, Any]]
 # Reasons that say "not now" rather than "no": the same write may succeed a moment later.
 _TRANSIENT = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
-# BatchGetItem hands back what it could not read under throttling; botocore does not retry it.
-_BATCH_READ_ATTEMPTS = 4
-_BATCH_READ_BASE_DELAY_SECONDS = 0.025
+# Retries of what DynamoDB refuses for a moment (a transactional conflict, throttling; botocore
+# retries neither a cancelled transaction nor a BatchGetItem's unprocessed keys): 4 attempts,
+# the last one ~0.2 s after the first at most, well inside an API call's budget.
+_ATTEMPTS = 4
+_BASE_DELAY_SECONDS = 0.025
+
+
+def _backoff_seconds(attempt: int, base_delay_seconds: float = _BASE_DELAY_SECONDS) -> float:
+    """The pause before retry ``attempt``: "full jitter", random up to base x 2^attempt."""
+    return random.uniform(0, base_delay_seconds * 2**attempt)
 
 
 class TransactionCancelled(Exception):
@@ -133,8 +140,8 @@ def commit_with_retry(
     write: AtomicWrite,
     connection: Connection,
     *,
-    attempts: int = 4,
-    base_delay_seconds: float = 0.025,
+    attempts: int = _ATTEMPTS,
+    base_delay_seconds: float = _BASE_DELAY_SECONDS,
     sleep: Callable[[float], None] | None = None,
 ) -> None:
     """Commit, retrying a bounded number of times when DynamoDB cancels for a transient reason.
@@ -147,7 +154,7 @@ def commit_with_retry(
             return
         except TransientCancellation:
             if attempt + 1 < attempts:
-                (sleep or time.sleep)(random.uniform(0, base_delay_seconds * 2**attempt))
+                (sleep or time.sleep)(_backoff_seconds(attempt, base_delay_seconds))
     raise StoreBusy("the store is busy with concurrent changes; retry shortly", retry_after_seconds=1)
 
 
@@ -156,9 +163,9 @@ def read_together(connection: Connection, table_name: str, keys: Sequence[Model]
     particular order; keys DynamoDB leaves unprocessed (throttling) are asked again."""
     request = {"Keys": [_raw_key(key) for key in keys], "ConsistentRead": True}
     found: list[RawItem] = []
-    for attempt in range(_BATCH_READ_ATTEMPTS):
+    for attempt in range(_ATTEMPTS):
         if attempt:
-            time.sleep(random.uniform(0, _BATCH_READ_BASE_DELAY_SECONDS * 2**attempt))
+            time.sleep(_backoff_seconds(attempt))
         response = connection.dispatch("BatchGetItem", {"RequestItems": {table_name: request}})
         found.extend(response["Responses"].get(table_name, []))
         unprocessed = response.get("UnprocessedKeys", {}).get(table_name)

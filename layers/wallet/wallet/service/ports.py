@@ -185,7 +185,8 @@ class Authorizer(Protocol):
 
 class EmailBus(Protocol):
     def publish(self, messages: Sequence[tuple[str, Mapping[str, str]]]) -> None:
-        """Every (body, attributes) message, in one request; raises unless all were accepted."""
+        """Every (body, attributes) message, in as few requests as the bus allows (one for up to
+        ten); raises unless all were accepted."""
         ...
 
 

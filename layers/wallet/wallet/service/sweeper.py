@@ -53,10 +53,7 @@ class OutboxSweeper:
         never blocking the ones behind them.
         """
         older_than = self._now() - grace
-        outbox = [
-            _drain(self._outbox_backlog(older_than, store.pending_events), self._page_size, has_time)
-            for store in self._backlogs
-        ]
+        outbox = [self._drain(backlog, older_than, has_time) for backlog in self._backlogs]
         now = self._now()
         report = SweepReport(
             events_applied=sum(done for done, _ in outbox),
@@ -66,20 +63,33 @@ class OutboxSweeper:
         self._record_metrics(report)
         return report
 
-    def _outbox_backlog(
-        self,
-        older_than: datetime,
-        pending_events: Callable[[datetime, int, str | None], Sequence[PendingEvent]],
-    ) -> "_Backlog[PendingEvent]":
-        return _Backlog(
-            read=lambda since: pending_events(older_than, self._page_size, since),
-            key=lambda item: item.event_id,
-            since=lambda item: item.pending_since,
-            finish=lambda item: self._dispatcher.apply(item.event()),
+    def _drain(
+        self, backlog: PendingEvents, older_than: datetime, has_time: Callable[[], bool]
+    ) -> tuple[int, int]:
+        """Attempt each pending event once, page after page: (applied, failed)."""
+        outcomes: dict[str, bool] = {}
+        since: str | None = None
+        while True:
+            page = backlog.pending_events(older_than, self._page_size, since)
+            fresh = [item for item in page if item.event_id not in outcomes]
+            for item in fresh:
+                outcomes[item.event_id] = self._attempt(item)
+            # A short page was the last; a page with nothing new (all seen, or read from the
+            # head again with only failures in it) would come back the same.
+            if len(page) < self._page_size or not fresh or not has_time():
+                break
+            since = page[-1].pending_since
+        applied = sum(outcomes.values())
+        return applied, len(outcomes) - applied
+
+    def _attempt(self, item: PendingEvent) -> bool:
+        try:
+            self._dispatcher.apply(item.event())
+        except Exception:
             # Left pending: the next sweep retries, and the age alarm tells an operator.
-            failure="sweep could not apply event",
-            key_name="event_id",
-        )
+            logger.exception("sweep could not apply event", extra={"event_id": item.event_id})
+            return False
+        return True
 
     def _oldest_pending_event(self, now: datetime) -> datetime | None:
         # Each list is oldest first (the index's sort key), so its head is its oldest.
@@ -99,44 +109,6 @@ class OutboxSweeper:
         )
         metrics.add_metric(name="SweepEventsApplied", unit=MetricUnit.Count, value=report.events_applied)
         metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=report.events_failed)
-
-
-@dataclass(frozen=True)
-class _Backlog[Item]:
-    """One kind of pending work, read oldest first, a page at a time."""
-
-    read: Callable[[str | None], Sequence[Item]]  # a page, from the head or from a ``since`` on
-    key: Callable[[Item], str]
-    since: Callable[[Item], str | None]  # where a page after this item starts (None: the head)
-    finish: Callable[[Item], object]  # raises if it could not
-    failure: str
-    key_name: str
-
-    def attempt(self, item: Item) -> bool:
-        try:
-            self.finish(item)
-        except Exception:
-            logger.exception(self.failure, extra={self.key_name: self.key(item)})
-            return False
-        return True
-
-
-def _drain[Item](backlog: _Backlog[Item], page_size: int, has_time: Callable[[], bool]) -> tuple[int, int]:
-    """Attempt each pending item once, page after page: (finished, failed)."""
-    outcomes: dict[str, bool] = {}
-    since: str | None = None
-    while True:
-        page = backlog.read(since)
-        fresh = [item for item in page if backlog.key(item) not in outcomes]
-        for item in fresh:
-            outcomes[backlog.key(item)] = backlog.attempt(item)
-        # A short page was the last; a page with nothing new (all seen, or read from the head
-        # again with only failures in it) would come back the same.
-        if len(page) < page_size or not fresh or not has_time():
-            break
-        since = backlog.since(page[-1])
-    finished = sum(outcomes.values())
-    return finished, len(outcomes) - finished
 
 
 def _age(since: datetime | None, now: datetime) -> float:
