@@ -7,12 +7,17 @@ no PYTHON* variables, nothing written) gets only what Lambda gives a function on
 (boto3 and what it requires, ``devstack.lambda_runtime``) and the standard library.
 """
 
+import dis
 import json
+import marshal
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib.metadata import PathDistribution, distribution
 from pathlib import Path
+from types import CodeType
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -23,6 +28,7 @@ from devstack.config import ROOT
 from devstack.lambda_runtime import RUNTIME_DISTRIBUTIONS, runtime_packages
 from devstack.template import FUNCTION_TYPE, LAYER_TYPE, logical_ids, template_document
 
+NOT_IMPORTED = ROOT / "layers" / "wallet" / "not-imported.txt"
 _ISOLATED = (sys.executable, "-I", "-S", "-B")
 # The .pyc flags word (PEP 552): bit 0 hash-based, bit 1 check the source. 0b01: unchecked hash.
 _UNCHECKED_HASH = 0b01
@@ -145,6 +151,24 @@ def test_every_module_of_the_wallet_package_imports_with_only_the_layer_and_the_
     assert finished.returncode == 0, finished.stderr[-3000:]
 
 
+_RENDER_DOCS_PAGE = """
+import json, sys
+paths, _ = json.loads(sys.argv[1])
+sys.path[:0] = paths
+from wallet.api.docs import swagger_page
+print(len(swagger_page()))
+"""
+
+
+def test_the_docs_page_renders_from_the_gzipped_swagger_ui_the_layer_ships(
+    functions: dict[str, Target],
+) -> None:
+    target = functions["QueriesFunction"]
+    finished = _isolated(_RENDER_DOCS_PAGE, [target.sys_path, None], target.environment)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert int(finished.stdout) > 1_500_000  # the script and style, inlined
+
+
 def test_the_runtime_packages_are_boto3_and_what_it_requires() -> None:
     """What the layer leaves out is exactly what the runtime brings: boto3's closure."""
     closure: set[str] = set()
@@ -205,16 +229,79 @@ def test_the_pinned_packages_ship_as_bytecode_alone(build_dir: Path) -> None:
     assert not [str(path) for path in outside_wallet if path.name == "__pycache__"]
 
 
+def _left_out() -> list[str]:
+    """not-imported.txt's paths, each as the layer's python/ folder would hold it."""
+    lines = (line.split("#", 1)[0].strip() for line in NOT_IMPORTED.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def _module_name(path: Path) -> str:
+    """The module a path of the layer (or of a package's RECORD) holds: ``a/b/__init__.py`` is a.b."""
+    parts = path.with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def test_every_module_the_pinned_packages_install_is_in_the_layer_as_bytecode(build_dir: Path) -> None:
     """Also the modules no handler imports at cold start (the OpenAPI models, the Swagger page,
     idempotency's DynamoDB layer): each module a package's RECORD lists has its .pyc where its
-    source was, but for what the build leaves out on purpose (test suites, type stubs)."""
+    source was, but for what the build leaves out on purpose (test suites, type stubs,
+    not-imported.txt), and each path not-imported.txt names is one the packages install."""
     layer = _layer(build_dir)
-    missing = []
+    left_out = _left_out()
+    missing, installed = [], set()
     for record in layer.glob("*.dist-info/RECORD"):
         for line in record.read_text().splitlines():
             path = Path(line.split(",", 1)[0])
-            left_out = {"tests", "__pycache__"} & set(path.parts) or path.parts[0].endswith("-stubs")
-            if path.suffix == ".py" and not left_out and not (layer / path.with_suffix(".pyc")).is_file():
+            installed |= {str(path.with_suffix(".pyc")), *(str(parent) for parent in path.parents)}
+            on_purpose = (
+                {"tests", "__pycache__"} & set(path.parts)
+                or path.parts[0].endswith("-stubs")
+                or any(path.with_suffix(".pyc").is_relative_to(entry) for entry in left_out)
+            )
+            if path.suffix == ".py" and not on_purpose and not (layer / path.with_suffix(".pyc")).is_file():
                 missing.append(str(path))
     assert not missing
+    assert set(left_out) <= installed
+    assert not [entry for entry in left_out if (layer / entry).exists()]
+
+
+def _imports_named(code: CodeType, package: str) -> Iterator[str]:
+    """Every module an IMPORT_NAME in ``code`` (its nested functions and classes too) may load:
+    the module, and each name of a ``from`` import, which may be a submodule."""
+    constants: list[Any] = []  # an IMPORT_NAME follows the loads of its level and its names
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == "LOAD_CONST":
+            constants.append(instruction.argval)
+        elif instruction.opname == "IMPORT_NAME":
+            level, names = constants[-2:]
+            module = str(instruction.argval)
+            if level:  # relative: from the package, one level up per extra dot
+                base = package.split(".")[: len(package.split(".")) - level + 1]
+                module = ".".join([*base, module] if module else base)
+            yield module
+            yield from (f"{module}.{name}" for name in names or () if name != "*")
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            yield from _imports_named(constant, package)
+
+
+def test_nothing_the_layer_keeps_imports_what_it_leaves_out(build_dir: Path) -> None:
+    """Not even lazily, inside a function: every IMPORT_NAME of every module the layer ships is
+    read from its bytecode. What this cannot see: a module imported by a name built at run time
+    (X-Ray's patcher does that for the libraries it patches; the handlers' import test above
+    runs it for the two the Tracer patches)."""
+    layer = _layer(build_dir)
+    left_out = {_module_name(Path(entry)) for entry in _left_out()}
+    reaching = []
+    for compiled in layer.rglob("*.pyc"):
+        relative = compiled.relative_to(layer)
+        if relative.parent.name == "__pycache__":  # the wallet package's: module.cpython-313.pyc
+            relative = relative.parent.parent / f"{relative.name.split('.', 1)[0]}.py"
+        module = _module_name(relative)
+        package = module if relative.stem == "__init__" else module.rpartition(".")[0]
+        # The layer this test just built, after its 16-byte header (PEP 552).
+        code = marshal.loads(compiled.read_bytes()[16:])  # noqa: S302
+        for imported in _imports_named(code, package):
+            if any(imported == gone or imported.startswith(f"{gone}.") for gone in left_out):
+                reaching.append(f"{module} imports {imported}")
+    assert not reaching

@@ -1,6 +1,7 @@
 """GET /openapi.json and GET /docs: the spec of the WHOLE API, whichever function serves it;
 and the methods each path of the API takes, for a 405."""
 
+import gzip
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -80,10 +81,19 @@ def swagger_page() -> str:
         generate_swagger_html,
     )
 
-    assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
-    script = assets.joinpath("swagger-ui-bundle.min.js").read_text()
-    style = assets.joinpath("swagger-ui.min.css").read_text()
+    script = _swagger_asset("swagger-ui-bundle.min.js")
+    style = _swagger_asset("swagger-ui.min.css")
     return generate_swagger_html(openapi_spec(), script, style, "", None)
+
+
+def _swagger_asset(name: str) -> str:
+    """One of Powertools' Swagger UI files: as Powertools installs it, or as the layer ships it,
+    gzipped (1.6 MB that only this page reads, in every function's layer: layers/wallet/Makefile)."""
+    assets = files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
+    installed = assets.joinpath(name)
+    if installed.is_file():
+        return installed.read_text()
+    return gzip.decompress(assets.joinpath(f"{name}.gz").read_bytes()).decode()
 
 
 @router.get("/docs", include_in_schema=False)
