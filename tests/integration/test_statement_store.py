@@ -8,6 +8,7 @@ from wallet.adapters.statement_store import StatementStore
 from wallet.domain.customers import Customer
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import StatementEntry, statement_entries
+from wallet.service.ports import EntryKey
 
 WHEN = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
@@ -40,24 +41,44 @@ def test_writing_the_entries_of_a_transaction_again_changes_neither_statement(st
     assert statements.page(payee.id, limit=10, cursor=None).entries == [credit]
 
 
-def test_an_entry_and_its_profiles_come_back_in_one_read(stores: Stores) -> None:
+def test_a_batch_of_entries_and_their_profiles_come_back_in_one_read(stores: Stores) -> None:
     payer, payee = stores.register(), stores.register()
     [debit, credit] = _transfer("t-2", payer, payee, 2_550)
     statements = _store(stores)
     statements.record([debit, credit], WHEN)
 
-    entry, profiles = statements.entry_with_profiles(
-        payee.id, WHEN, "t-2", [payee.id, payer.id, payee.id, "no-such-customer"]
+    entries, profiles = statements.entries_with_profiles(
+        [EntryKey(payee.id, WHEN, "t-2"), EntryKey(payer.id, WHEN, "t-2"), EntryKey(payee.id, WHEN, "t-2")],
+        [payee.id, payer.id, payee.id, "no-such-customer"],
     )
 
-    assert entry == credit
+    assert sorted(entries, key=lambda entry: entry.role) == sorted(
+        [debit, credit], key=lambda entry: entry.role
+    )
     assert profiles == {payer.id: stores.customers.get(payer.id), payee.id: stores.customers.get(payee.id)}
 
 
-def test_an_entry_never_written_reads_as_none(stores: Stores) -> None:
+def test_an_entry_never_written_is_not_among_those_read(stores: Stores) -> None:
     payee = stores.register()
 
-    entry, profiles = _store(stores).entry_with_profiles(payee.id, WHEN, "never-written", [payee.id])
+    entries, profiles = _store(stores).entries_with_profiles(
+        [EntryKey(payee.id, WHEN, "never-written")], [payee.id]
+    )
 
-    assert entry is None
+    assert entries == []
     assert set(profiles) == {payee.id}
+
+
+def test_more_keys_than_one_batch_get_takes_are_read_in_several(stores: Stores) -> None:
+    """BatchGetItem takes 100 keys; a bigger batch is split rather than refused."""
+    payer, payee = stores.register(), stores.register()
+    written = [entry for n in range(60) for entry in _transfer(f"t-{n:03}", payer, payee, 100 + n)]
+    statements = _store(stores)
+    statements.record(written, WHEN)
+
+    entries, profiles = statements.entries_with_profiles(
+        [EntryKey(entry.customer_id, WHEN, entry.transaction_id) for entry in written], [payer.id, payee.id]
+    )
+
+    assert len(entries) == 120
+    assert set(profiles) == {payer.id, payee.id}

@@ -16,7 +16,7 @@ from wallet.domain.errors import CustomerAlreadyExists, CustomerNotFound, Wallet
 from wallet.domain.ledger import Account, Transaction, debit_refusal
 from wallet.domain.statements import StatementEntry
 from wallet.events import CustomerRegistered, TransactionCreated
-from wallet.service.ports import DuplicateTransaction, InvalidCursor, NoAccount, StatementPage
+from wallet.service.ports import DuplicateTransaction, EntryKey, InvalidCursor, NoAccount, StatementPage
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -201,6 +201,7 @@ class FakeStatements:
     customers: FakeCustomers = field(default_factory=FakeCustomers)
     entries: dict[tuple[str, str], StatementEntry] = field(default_factory=dict)
     writes: int = 0
+    reads: int = 0
 
     def of(self, customer_id: str) -> list[StatementEntry]:
         return self.page(customer_id, 100, None).entries
@@ -226,14 +227,18 @@ class FakeStatements:
         end = start + limit
         return StatementPage(mine[start:end], f"{customer_id}:{end}" if end < len(mine) else None)
 
-    def entry_with_profiles(
-        self, customer_id: str, occurred_at: datetime, transaction_id: str, profile_ids: Sequence[str]
-    ) -> tuple[StatementEntry | None, dict[str, Customer]]:
-        entry = self.entries.get((customer_id, transaction_id))
-        if entry is not None and entry.occurred_at != occurred_at:
-            entry = None
+    def entries_with_profiles(
+        self, entries: Sequence[EntryKey], profile_ids: Sequence[str]
+    ) -> tuple[list[StatementEntry], dict[str, Customer]]:
+        self.reads += 1
+        found = [
+            entry
+            for key in entries
+            if (entry := self.entries.get((key.customer_id, key.transaction_id))) is not None
+            and entry.occurred_at == key.occurred_at
+        ]
         profiles = {id: profile for id in profile_ids if (profile := self.customers.get(id)) is not None}
-        return entry, profiles
+        return found, profiles
 
 
 @dataclass

@@ -7,6 +7,8 @@ DynamoDB's ``CancellationReasons`` follow the order sent: the labels are kept in
 grouping, never in call order.
 """
 
+import itertools
+import json
 import random
 import time
 import uuid
@@ -36,6 +38,8 @@ _TRANSIENT = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedTh
 # the last one ~0.2 s after the first at most, well inside an API call's budget.
 _ATTEMPTS = 4
 _BASE_DELAY_SECONDS = 0.025
+# BatchGetItem's limit on the keys of one request.
+_KEYS_PER_BATCH_GET = 100
 
 
 def _backoff_seconds(attempt: int, base_delay_seconds: float = _BASE_DELAY_SECONDS) -> float:
@@ -159,9 +163,19 @@ def commit_with_retry(
 
 
 def read_together(connection: Connection, table_name: str, keys: Sequence[Model]) -> list[RawItem]:
-    """The items of ``keys`` that exist, in ONE BatchGetItem (strongly consistent), in no
-    particular order; keys DynamoDB leaves unprocessed (throttling) are asked again."""
-    request = {"Keys": [_raw_key(key) for key in keys], "ConsistentRead": True}
+    """The items of ``keys`` that exist, strongly consistent, in no particular order: ONE
+    BatchGetItem per 100 distinct keys (its limit; a key asked twice would be refused)."""
+    distinct = {json.dumps(raw, sort_keys=True): raw for raw in map(_raw_key, keys)}
+    return [
+        item
+        for chunk in itertools.batched(distinct.values(), _KEYS_PER_BATCH_GET, strict=False)
+        for item in _batch_get(connection, table_name, chunk)
+    ]
+
+
+def _batch_get(connection: Connection, table_name: str, keys: Sequence[RawItem]) -> list[RawItem]:
+    """One BatchGetItem; keys DynamoDB leaves unprocessed (throttling) are asked again."""
+    request = {"Keys": list(keys), "ConsistentRead": True}
     found: list[RawItem] = []
     for attempt in range(_ATTEMPTS):
         if attempt:

@@ -26,7 +26,7 @@ from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import Customer
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
-from wallet.service.ports import InvalidCursor, StatementPage
+from wallet.service.ports import EntryKey, InvalidCursor, StatementPage
 
 STATEMENT_ENTITY = "statement_entry"
 _ENTRY_PREFIX = "ENTRY#"
@@ -97,24 +97,24 @@ class StatementStore:
             for entry in entries:
                 batch.save(StatementEntryItem.from_domain(entry, now))
 
-    def entry_with_profiles(
-        self, customer_id: str, occurred_at: datetime, transaction_id: str, profile_ids: Sequence[str]
-    ) -> tuple[StatementEntry | None, dict[str, Customer]]:
-        """One customer's entry of one transaction, and the profiles of ``profile_ids`` that
-        exist (by id): ONE read, since they all live in the customers table."""
+    def entries_with_profiles(
+        self, entries: Sequence[EntryKey], profile_ids: Sequence[str]
+    ) -> tuple[list[StatementEntry], dict[str, Customer]]:
+        """The entries and the profiles that exist (profiles by id): ONE read for up to 100 keys
+        (a notify batch of 10 needs at most 30), since they all live in the customers table."""
         keys = [
-            StatementEntryItem.key(customer_id, occurred_at, transaction_id),
+            *(StatementEntryItem.key(*entry) for entry in dict.fromkeys(entries)),
             *(CustomerItem.key(profile_id) for profile_id in dict.fromkeys(profile_ids)),
         ]
-        entry: StatementEntry | None = None
+        found: list[StatementEntry] = []
         profiles: dict[str, Customer] = {}
         for raw in read_together(self._connection, self._table_name, keys):
             if raw["sk"]["S"] == PROFILE_SK:
                 customer = CustomerItem.from_raw_data(raw).to_domain()
                 profiles[customer.id] = customer
             else:
-                entry = StatementEntryItem.from_raw_data(raw).to_domain()
-        return entry, profiles
+                found.append(StatementEntryItem.from_raw_data(raw).to_domain())
+        return found, profiles
 
     def page(self, customer_id: str, limit: int, cursor: str | None) -> StatementPage:
         """One page of a customer's statement, newest first."""

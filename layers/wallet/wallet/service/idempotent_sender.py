@@ -5,7 +5,7 @@ A module of its own because only the notify function sends e-mails: Powertools i
 publish notifications or read statements.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from wallet.observability import MetricUnit, logger, metrics
-from wallet.service.notifications import Email, Notification, NotificationSender
+from wallet.service.notifications import Email, MailingRecords, Notification, NotificationSender
 
 # Longer than a message can live in the DLQ (14 days), so a re-driven duplicate is still known.
 DEDUPLICATION_WINDOW = timedelta(days=15)
@@ -52,10 +52,15 @@ class IdempotentNotificationSender:
         """Lets an INPROGRESS record expire with this invocation, if it dies mid-send."""
         self._config.register_lambda_context(context)
 
-    def send(self, notification: Notification) -> str | None:
+    def read(self, notifications: Sequence[Notification]) -> MailingRecords:
+        """What the batch's e-mails are composed from, in one read (``NotificationSender.read``)."""
+        return self._sender.read(notifications)
+
+    def send(self, notification: Notification, records: MailingRecords) -> str | None:
         """The e-mail's message id; None, and nothing sent, for a notification no statement entry
-        backs. That check comes first, so a forged message leaves no dedup record behind."""
-        email = self._sender.compose(notification)
+        in ``records`` backs. That check comes first, so a forged message leaves no dedup record
+        behind."""
+        email = self._sender.compose(notification, records)
         if email is None:
             logger.warning(
                 "notification not backed by a statement entry: not sent",

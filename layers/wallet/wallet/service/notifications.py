@@ -18,7 +18,7 @@ from wallet.domain.ledger import TransactionKind
 from wallet.domain.money import format_brl
 from wallet.domain.statements import Role, StatementEntry
 from wallet.observability import MetricUnit, logger, metrics
-from wallet.service.ports import EmailBus, Mailer, NotificationRecords
+from wallet.service.ports import EmailBus, EntryKey, Mailer, NotificationRecords
 
 # Brasília time; Brazil has had no daylight saving time since 2019.
 BRASILIA = timezone(timedelta(hours=-3), "BRT")
@@ -52,6 +52,16 @@ class Notification(BaseModel):
             occurred_at=entry.occurred_at,
         )
 
+    @property
+    def entry_key(self) -> EntryKey:
+        """The statement entry that must back this notification."""
+        return EntryKey(self.customer_id, self.occurred_at, self.transaction_id)
+
+    @property
+    def people(self) -> list[str]:
+        """Whose profiles its e-mail names: the recipient, and the counterparty if any."""
+        return [self.customer_id, *([self.counterparty_id] if self.counterparty_id is not None else [])]
+
     def attributes(self) -> dict[str, str]:
         """SNS message attributes, so a subscription can filter (e.g. only receipts)."""
         return {"kind": self.kind.value, "role": self.role.value}
@@ -65,6 +75,15 @@ def publish_notifications(entries: Sequence[StatementEntry], bus: EmailBus) -> i
     )
     metrics.add_metric(name="NotificationsPublished", unit=MetricUnit.Count, value=len(notifications))
     return len(notifications)
+
+
+@dataclass(frozen=True)
+class MailingRecords:
+    """What a batch's e-mails are composed from: the statement entries that exist (by
+    notification id) and the profiles (by customer id)."""
+
+    entries: Mapping[str, StatementEntry]
+    profiles: Mapping[str, Customer]
 
 
 @dataclass(frozen=True)
@@ -102,21 +121,25 @@ class NotificationSender:
         self._records = records
         self._mailer = mailer
 
-    def compose(self, notification: Notification) -> Email | None:
-        """The e-mail, from ONE read of the statement entry and both profiles; None unless a
-        statement entry in the table says exactly this notification: anyone who can publish to
-        the topic could otherwise e-mail any customer anything in the bank's name."""
-        counterparty_id = notification.counterparty_id
-        entry, profiles = self._records.entry_with_profiles(
-            notification.customer_id,
-            notification.occurred_at,
-            notification.transaction_id,
-            [notification.customer_id, *([counterparty_id] if counterparty_id is not None else [])],
+    def read(self, notifications: Sequence[Notification]) -> MailingRecords:
+        """ONE read for a whole batch: each notification's statement entry and every profile
+        they name (the entries and profiles all live in the customers table)."""
+        entries, profiles = self._records.entries_with_profiles(
+            [notification.entry_key for notification in notifications],
+            [person for notification in notifications for person in notification.people],
         )
+        return MailingRecords({entry.notification_id: entry for entry in entries}, profiles)
+
+    def compose(self, notification: Notification, records: MailingRecords) -> Email | None:
+        """The e-mail; None unless a statement entry in the table says exactly this
+        notification: anyone who can publish to the topic could otherwise e-mail any customer
+        anything in the bank's name. CustomerNotFound if a profile it names is gone."""
+        entry = records.entries.get(notification.notification_id)
         if entry is None or Notification.of(entry) != notification:
             return None
-        recipient = _profile(profiles, notification.customer_id)
-        counterparty = _profile(profiles, counterparty_id) if counterparty_id is not None else None
+        recipient = _profile(records.profiles, notification.customer_id)
+        counterparty_id = notification.counterparty_id
+        counterparty = _profile(records.profiles, counterparty_id) if counterparty_id is not None else None
         return compose_email(notification, recipient, counterparty)
 
     def send(self, notification: Notification, email: Email) -> str:

@@ -16,7 +16,7 @@ Which adapter fulfils which port: ``LedgerStore`` the ledger's (``LedgerRecords`
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from wallet.domain.customers import Customer, CustomerType
 from wallet.domain.errors import CustomerNotFound
@@ -167,12 +167,22 @@ class StatementReader(Protocol):
         ...
 
 
-class NotificationRecords(Protocol):
-    """What a notification's e-mail is composed from, in one read."""
+class EntryKey(NamedTuple):
+    """Which statement entry: a customer's, of one transaction, at its time."""
 
-    def entry_with_profiles(
-        self, customer_id: str, occurred_at: datetime, transaction_id: str, profile_ids: Sequence[str]
-    ) -> tuple[StatementEntry | None, dict[str, Customer]]: ...
+    customer_id: str
+    occurred_at: datetime
+    transaction_id: str
+
+
+class NotificationRecords(Protocol):
+    """What a batch of notifications' e-mails is composed from, in one read."""
+
+    def entries_with_profiles(
+        self, entries: Sequence[EntryKey], profile_ids: Sequence[str]
+    ) -> tuple[list[StatementEntry], dict[str, Customer]]:
+        """The entries of ``entries`` and the profiles of ``profile_ids`` that exist (profiles by id)."""
+        ...
 
 
 # ---------------------------------------------------------- the outside world
