@@ -58,7 +58,12 @@ PRICES: dict[str, Price] = {
     "ses_emails": Price(0.10 / 1_000, "SES e-mail sent"),
     "logs_gb": Price(0.50, "GB of CloudWatch Logs ingested (standard class)"),
 }
-READS = ("GetItem", "Query", "Scan", "BatchGetItem")
+# Reads billed one unit a request (every item here is under 4 KB).
+SINGLE_READS = ("GetItem", "Query", "Scan")
+# A BatchGetItem bills each key it asks. notify's, once per batch, asks per e-mail its
+# statement entry and the two profiles it names: 3 at most (a profile two e-mails of a batch
+# name is asked once), so this bounds the reads from above.
+KEYS_READ_PER_EMAIL = 3
 PUBLISHES = ("Publish", "PublishBatch")
 # CloudWatch Logs counts each event's message plus 26 bytes (PutLogEvents' batch size rule).
 LOG_EVENT_OVERHEAD_BYTES = 26
@@ -142,7 +147,7 @@ def quantities(
         "api_gateway_requests": window.transfers,
         "lambda_requests": sum(use.invocations for use in uses.values()),
         "lambda_gb_seconds": gb_seconds,
-        "dynamodb_read_units": _calls(aws_calls, READS),
+        "dynamodb_read_units": _calls(aws_calls, SINGLE_READS) + KEYS_READ_PER_EMAIL * emails,
         "sns_requests": _calls(aws_calls, PUBLISHES),
         "sqs_requests": emails + 2 * notify_batches,
         "ses_emails": emails,

@@ -101,13 +101,6 @@ def _layers(run: BenchmarkRun) -> list[str]:
     return sorted(_path(run, "raw.package_size.runtime_provided_in_layer_mb"))
 
 
-def _reads_per_transfer(run: BenchmarkRun) -> float:
-    calls: dict[str, float] = _path(run, "raw.cost.aws_calls_per_transfer")
-    return round(sum(count for name, count in calls.items() if name.split(".")[-1] in _READS), 3)
-
-
-_READS = ("GetItem", "Query", "Scan", "BatchGetItem")
-
 CALCULATED: dict[str, Callable[[BenchmarkRun], object]] = {
     "duration_min": lambda run: round(_path(run, "machine.duration_s") / 60),
     "uncommitted": lambda run: (
@@ -120,7 +113,7 @@ CALCULATED: dict[str, Callable[[BenchmarkRun], object]] = {
         max(_spread_of(_path(run, f"raw.hot_payee.api_runs_per_s.{kind}")) for kind in ("spread", "hot"))
     ),
     "hot_payee_difference_percent": lambda run: round(100 * abs(1 - _figure(run, "hot_payee_vs_spread"))),
-    "reads_per_transfer": _reads_per_transfer,
+    "reads_per_transfer": lambda run: round(_path(run, "raw.cost.per_transfer.dynamodb_read_units"), 2),
     "write_bytes_per_item": lambda run: round(
         _path(run, "raw.write_cost.kb_written_per_transfer")
         * 1024
