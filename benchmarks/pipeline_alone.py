@@ -27,7 +27,7 @@ from benchmarks.common import Result, aws_client
 from benchmarks.machine import cpu_seconds
 from benchmarks.throughput import api_transfers, pipeline_completed_per_second, spread_pairs
 from benchmarks.wallet_api import WalletApi
-from devstack.event_sources import mappings_paused
+from devstack.event_sources import mappings_paused, outbox_stream_mappings
 from devstack.progress import Progress
 from devstack.wallet_client import Customer
 
@@ -85,20 +85,6 @@ def _listing_cpu_seconds(api: WalletApi) -> float:
     return (busy_after - busy_before) / LISTINGS_TIMED
 
 
-def _stream_mappings(lambda_client: Any, outputs: dict[str, str]) -> list[str]:
-    """The UUIDs of the mappings that feed the sync: the two tables' streams."""
-    tables = (outputs["CustomersTableName"], outputs["LedgerTableName"])
-    mappings = lambda_client.list_event_source_mappings()["EventSourceMappings"]
-    found = [
-        mapping["UUID"]
-        for mapping in mappings
-        if any(f":table/{table}/stream/" in mapping.get("EventSourceArn", "") for table in tables)
-    ]
-    if len(found) != len(tables):
-        raise RuntimeError(f"expected one stream mapping per table, found {len(found)}")
-    return found
-
-
 def _round(
     api: WalletApi, lambda_client: Any, mappings: Sequence[str], pairs: Sequence[tuple[Customer, str]]
 ) -> Round:
@@ -124,7 +110,7 @@ def run(
     count: int = COUNT,
 ) -> Result:
     lambda_client = aws_client("lambda", endpoint)
-    mappings = _stream_mappings(lambda_client, outputs)
+    mappings = outbox_stream_mappings(lambda_client, outputs)
     rounds = []
     for repeat in range(REPEATS):
         progress(
