@@ -113,6 +113,10 @@ CALCULATED: dict[str, Callable[[BenchmarkRun], object]] = {
         max(_spread_of(_path(run, f"raw.hot_payee.api_runs_per_s.{kind}")) for kind in ("spread", "hot"))
     ),
     "hot_payee_difference_percent": lambda run: round(100 * abs(1 - _figure(run, "hot_payee_vs_spread"))),
+    "handler_rounds": lambda run: "; ".join(
+        f"{one['handler_p50_ms']} / {one['requests_ms']}"
+        for one in _path(run, "raw.request_path.handler_rounds")
+    ),
     "reads_per_transfer": lambda run: round(_path(run, "raw.cost.per_transfer.dynamodb_read_units"), 2),
     "write_bytes_per_item": lambda run: round(
         _path(run, "raw.write_cost.kb_written_per_transfer")
