@@ -61,8 +61,8 @@ PRICES: dict[str, Price] = {
 # Reads billed one unit a request (every item here is under 4 KB).
 SINGLE_READS = ("GetItem", "Query", "Scan")
 # A BatchGetItem bills each key it asks. notify's, once per batch, asks per e-mail its
-# statement entry and the two profiles it names: 3 at most (a profile two e-mails of a batch
-# name is asked once), so this bounds the reads from above.
+# statement entry and the two profiles it names: about 3 (a profile two e-mails of a batch
+# name is asked once; a duplicate or a forged message, not e-mailed, is read too).
 KEYS_READ_PER_EMAIL = 3
 PUBLISHES = ("Publish", "PublishBatch")
 # CloudWatch Logs counts each event's message plus 26 bytes (PutLogEvents' batch size rule).

@@ -19,8 +19,9 @@ by botocore's ``before-send`` hook on every session (each AWS request on the wir
 included), and by the authorizer stub's own count of the calls it answered meanwhile. The
 handler's warm p50 over the p50s of those requests, timed alone, is what its Python costs
 on top of waiting (``handler_vs_own_requests``): the two are timed in turn, ``ROUNDS`` times,
-with the sync's stream mappings paused (its work on the handler's transfers would otherwise
-load the machine under one and not the other), and the figure is the median round's.
+and the figure is the median round's. The sync's stream mappings stay paused while any of
+this is timed (its work on the transfers sent here would load the machine under some timings
+and not others); the pipeline catches up before and after.
 """
 
 import json
@@ -54,7 +55,7 @@ from devstack.wallet_client import Customer, Http
 COUNT = 40
 WARM_UP = 5
 # The handler and its requests, timed in turn this many times: the ratio of each round, then
-# their median (an odd count, so the median is a round's own).
+# their median (an odd count, so that the median is one round's, whose numbers are reported).
 ROUNDS = 3
 FUNCTION = "SendMoneyFunction"
 EVENT = ROOT / "events" / "send_money.json"
@@ -337,27 +338,29 @@ def run(
         reported[name] = summary_ms([duration / 1000 for duration in durations]) if durations else {}
         return summary_ms(latencies)
 
-    layers = {"via_gateway": timed("via_gateway", lambda: _through(api, payer, payee, COUNT))}
-    direct = api.with_url(direct_url)
-    try:
-        layers["via_execute_api"] = timed("via_execute_api", lambda: _through(direct, payer, payee, COUNT))
-    finally:
-        direct.close()
-    layers["lambda_invoke"] = timed(
-        "lambda_invoke", lambda: _invoked(api, config.endpoint, function_name, payer, payee)
-    )
-    # The sync paused meanwhile: the pipeline's work on the handler's transfers would otherwise
-    # share the cores with the handler's timing and not with its requests'.
+    # The sync paused throughout (the pipeline caught up first): its work on the transfers sent
+    # here would otherwise share the cores with some of the timings and not with others.
     lambda_client = aws_client("lambda", config.endpoint)
     rounds = []
     with mappings_paused(lambda_client, outbox_stream_mappings(lambda_client, outputs)):
+        layers = {"via_gateway": timed("via_gateway", lambda: _through(api, payer, payee, COUNT))}
+        direct = api.with_url(direct_url)
+        try:
+            layers["via_execute_api"] = timed(
+                "via_execute_api", lambda: _through(direct, payer, payee, COUNT)
+            )
+        finally:
+            direct.close()
+        layers["lambda_invoke"] = timed(
+            "lambda_invoke", lambda: _invoked(api, config.endpoint, function_name, payer, payee)
+        )
         for _ in range(ROUNDS):
             handler = _in_process(api, config, outputs, build_dir, authorizer, payer=payer, payee=payee)
             primitives = _primitives(config.endpoint, outputs, config.authorizer_url, payer)
             rounds.append(HandlerRound(handler, primitives))
     api.drain()
     ratios = [one.handler_p50_ms / one.requests_ms for one in rounds]
-    median_round = rounds[ratios.index(statistics.median(ratios))]
+    median_round = sorted(rounds, key=lambda one: one.handler_p50_ms / one.requests_ms)[ROUNDS // 2]
     handler, primitives = median_round.handler, median_round.primitives
     layers["handler_in_process"] = summary_ms(handler.latencies)
     p50 = {name: summary["p50_ms"] for name, summary in layers.items()}
@@ -403,7 +406,7 @@ def run(
         sum(handler.aws_requests.values()) + handler.authorizer_calls, 3
     )
     if not untimed:  # a request with no timing of its own alone would make the ratio a guess
-        result.figures["handler_vs_own_requests"] = round(statistics.median(ratios), 2)
+        result.figures["handler_vs_own_requests"] = round(statistics.median(ratios), 2)  # ROUNDS is odd
     progress(f"  p50 ms: {p50}; added by each layer: {result.raw['p50_added_ms']}")
     progress(f"  requests per transfer: {result.raw['requests_per_transfer']}")
     return result

@@ -60,20 +60,21 @@ def test_a_failed_send_is_reported_and_retried_later(
     assert {r["status"]["S"] for r in stack.idempotency_records()} == {"COMPLETED"}
 
 
-def test_a_message_whose_keys_the_store_refuses_fails_alone_in_its_batch(
+def test_a_message_naming_a_key_no_item_can_have_is_dropped_and_its_batch_sent(
     stack: PipelineStack, parties: Parties
 ) -> None:
-    """One read serves a batch; a key DynamoDB refuses (here a sort key over its 1,024 bytes)
-    would refuse that read for every message in it, so each then reads its own: only the
-    poisoned message fails, and the queue's redrive policy takes it to the DLQ."""
+    """One read serves a batch, and DynamoDB refuses a whole request for one key over its
+    limits (here a sort key over 1,024 bytes): such a key is never asked. No entry can have
+    it, so the message is unbacked, dropped like any forgery; its neighbours go out."""
     receipt, confirmation = _transfer_notifications(stack, parties)
     body = {**json.loads(confirmation["body"]), "transaction_id": "x" * 1_100}
     poison = {**confirmation, "messageId": str(uuid.uuid4()), "body": json.dumps(body)}
 
-    assert stack.notify([receipt, poison, confirmation]) == [poison["messageId"]]
+    assert stack.notify([receipt, poison, confirmation]) == []
 
     assert len(stack.emails_to(parties.bob.email)) == 1
     assert len([m for m in stack.emails_to(parties.alice.email) if "enviou" in m["Subject"]]) == 1
+    assert len(stack.idempotency_records()) == 2  # the two real ones
 
 
 def _payee_confirmation(stack: PipelineStack, parties: Parties) -> dict[str, Any]:

@@ -202,6 +202,8 @@ class FakeStatements:
     entries: dict[tuple[str, str], StatementEntry] = field(default_factory=dict)
     writes: int = 0
     reads: int = 0
+    # Transaction ids whose keys the store refuses: a read asking for one fails whole.
+    refused: set[str] = field(default_factory=set)
 
     def of(self, customer_id: str) -> list[StatementEntry]:
         return self.page(customer_id, 100, None).entries
@@ -228,12 +230,14 @@ class FakeStatements:
         return StatementPage(mine[start:end], f"{customer_id}:{end}" if end < len(mine) else None)
 
     def entries_with_profiles(
-        self, entries: Sequence[EntryKey], profile_ids: Sequence[str]
+        self, entry_keys: Sequence[EntryKey], profile_ids: Sequence[str]
     ) -> tuple[list[StatementEntry], dict[str, Customer]]:
         self.reads += 1
+        if any(key.transaction_id in self.refused for key in entry_keys):
+            raise ValueError("the store refused a key of this read")
         found = [
             entry
-            for key in entries
+            for key in entry_keys
             if (entry := self.entries.get((key.customer_id, key.transaction_id))) is not None
             and entry.occurred_at == key.occurred_at
         ]

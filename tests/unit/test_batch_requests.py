@@ -1,9 +1,10 @@
-"""The batch requests' partial answers: SNS refusing part of a PublishBatch, DynamoDB leaving
+"""The batch requests' partial answers and limits: SNS refusing part of a PublishBatch, DynamoDB leaving
 keys of a BatchGetItem unprocessed. No engine here produces them, so stub clients do."""
 
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from wallet.adapters.customers_store import CustomerItem
 from wallet.adapters.dynamodb import read_together
@@ -80,3 +81,51 @@ def test_unprocessed_keys_are_asked_again_still_strongly_consistent() -> None:
 def test_keys_still_unprocessed_after_every_attempt_are_store_busy() -> None:
     with pytest.raises(StoreBusy):
         read_together(UnprocessingDynamoDB(give_up_after=0), "customers", _keys(2))  # type: ignore[arg-type]
+
+
+class ThrottledDynamoDB:
+    """Refuses every request as DynamoDB does once botocore's own retries are spent."""
+
+    def dispatch(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
+        raise ClientError(error, operation)  # type: ignore[arg-type]
+
+
+def test_a_throttled_read_is_store_busy() -> None:
+    with pytest.raises(StoreBusy):
+        read_together(ThrottledDynamoDB(), "customers", _keys(2))  # type: ignore[arg-type]
+
+
+def test_a_key_no_item_can_have_is_never_asked() -> None:
+    """Over DynamoDB's limits (2,048 bytes of partition key) or not UTF-8 at all (a lone
+    surrogate): DynamoDB would refuse the whole request for it."""
+    dynamodb = UnprocessingDynamoDB()
+    unaskable = [CustomerItem.key("x" * 2_048), CustomerItem.key("\ud800")]
+
+    found = read_together(dynamodb, "customers", [*unaskable, *_keys(1)])  # type: ignore[arg-type]
+
+    assert [item["pk"]["S"] for item in found] == ["CUSTOMER#c0"]
+    assert [r["RequestItems"]["customers"]["Keys"] for r in dynamodb.requests] == [
+        [{"pk": {"S": "CUSTOMER#c0"}, "sk": {"S": "PROFILE"}}]
+    ]
+
+
+class AnsweringDynamoDB:
+    """Finds every key asked, at once."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[dict[str, Any]]] = []
+
+    def dispatch(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        [(table, request)] = kwargs["RequestItems"].items()
+        self.asked.append(request["Keys"])
+        return {"Responses": {table: request["Keys"]}, "UnprocessedKeys": {}}
+
+
+def test_a_key_asked_twice_is_asked_once_and_more_than_100_in_several_requests() -> None:
+    dynamodb = AnsweringDynamoDB()
+
+    found = read_together(dynamodb, "customers", [*_keys(150), *_keys(150)])  # type: ignore[arg-type]
+
+    assert [len(keys) for keys in dynamodb.asked] == [100, 50]
+    assert len({item["pk"]["S"] for item in found}) == len(found) == 150

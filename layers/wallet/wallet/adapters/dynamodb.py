@@ -17,6 +17,7 @@ from contextlib import suppress
 from functools import cache
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -40,6 +41,13 @@ _ATTEMPTS = 4
 _BASE_DELAY_SECONDS = 0.025
 # BatchGetItem's limit on the keys of one request.
 _KEYS_PER_BATCH_GET = 100
+# DynamoDB's limits on a key's values, in UTF-8 bytes: no item has a longer one.
+_MAX_PARTITION_KEY_BYTES = 2048
+_MAX_SORT_KEY_BYTES = 1024
+# What botocore raises once its own retries of a throttled request are spent.
+_THROTTLED = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
 
 
 def _backoff_seconds(attempt: int, base_delay_seconds: float = _BASE_DELAY_SECONDS) -> float:
@@ -164,8 +172,10 @@ def commit_with_retry(
 
 def read_together(connection: Connection, table_name: str, keys: Sequence[Model]) -> list[RawItem]:
     """The items of ``keys`` that exist, strongly consistent, in no particular order: ONE
-    BatchGetItem per 100 distinct keys (its limit; a key asked twice would be refused)."""
-    distinct = {json.dumps(raw, sort_keys=True): raw for raw in map(_raw_key, keys)}
+    BatchGetItem per 100 distinct keys (its limit; a key asked twice would be refused). A key
+    no item can have (over DynamoDB's size limits) is not asked: it would refuse the request."""
+    raw_keys = map(_raw_key, keys)
+    distinct = {json.dumps(raw, sort_keys=True): raw for raw in raw_keys if _can_name_an_item(raw)}
     return [
         item
         for chunk in itertools.batched(distinct.values(), _KEYS_PER_BATCH_GET, strict=False)
@@ -180,7 +190,12 @@ def _batch_get(connection: Connection, table_name: str, keys: Sequence[RawItem])
     for attempt in range(_ATTEMPTS):
         if attempt:
             time.sleep(_backoff_seconds(attempt))
-        response = connection.dispatch("BatchGetItem", {"RequestItems": {table_name: request}})
+        try:
+            response = connection.dispatch("BatchGetItem", {"RequestItems": {table_name: request}})
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _THROTTLED:  # after botocore's retries
+                raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1) from error
+            raise
         found.extend(response["Responses"].get(table_name, []))
         unprocessed = response.get("UnprocessedKeys", {}).get(table_name)
         if not unprocessed:
@@ -191,7 +206,21 @@ def _batch_get(connection: Connection, table_name: str, keys: Sequence[RawItem])
     raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1)
 
 
+def _can_name_an_item(raw_key: RawItem) -> bool:
+    """Whether DynamoDB would take the key (``_raw_key``'s: partition key first): each string
+    value within its limit, in UTF-8."""
+    limits = (_MAX_PARTITION_KEY_BYTES, _MAX_SORT_KEY_BYTES)
+    try:
+        return all(
+            len(value.get("S", "").encode()) <= limit
+            for value, limit in zip(raw_key.values(), limits, strict=True)
+        )
+    except UnicodeEncodeError:  # a lone surrogate, from a forged message: not UTF-8
+        return False
+
+
 def _raw_key(item: Model) -> RawItem:
+    """The item's key in DynamoDB's wire format: its partition key, then its sort key."""
     serialized: RawItem = item.serialize(null_check=False)
     hash_key, range_key = item._hash_key_attribute(), item._range_key_attribute()
     return {name: serialized[name] for name in (hash_key.attr_name, range_key.attr_name)}

@@ -98,13 +98,16 @@ class StatementStore:
                 batch.save(StatementEntryItem.from_domain(entry, now))
 
     def entries_with_profiles(
-        self, entries: Sequence[EntryKey], profile_ids: Sequence[str]
+        self, entry_keys: Sequence[EntryKey], profile_ids: Sequence[str]
     ) -> tuple[list[StatementEntry], dict[str, Customer]]:
         """The entries and the profiles that exist (profiles by id): ONE read for up to 100 keys
         (a notify batch of 10 needs at most 30), since they all live in the customers table."""
         keys = [
-            *(StatementEntryItem.key(*entry) for entry in dict.fromkeys(entries)),
-            *(CustomerItem.key(profile_id) for profile_id in dict.fromkeys(profile_ids)),
+            *(
+                StatementEntryItem.key(key.customer_id, key.occurred_at, key.transaction_id)
+                for key in entry_keys
+            ),
+            *(CustomerItem.key(profile_id) for profile_id in profile_ids),
         ]
         found: list[StatementEntry] = []
         profiles: dict[str, Customer] = {}

@@ -179,9 +179,9 @@ class NotificationRecords(Protocol):
     """What a batch of notifications' e-mails is composed from, in one read."""
 
     def entries_with_profiles(
-        self, entries: Sequence[EntryKey], profile_ids: Sequence[str]
+        self, entry_keys: Sequence[EntryKey], profile_ids: Sequence[str]
     ) -> tuple[list[StatementEntry], dict[str, Customer]]:
-        """The entries of ``entries`` and the profiles of ``profile_ids`` that exist (profiles by id)."""
+        """The entries of ``entry_keys`` and the profiles of ``profile_ids`` that exist (profiles by id)."""
         ...
 
 
