@@ -5,7 +5,7 @@ functions, the template and the tests are the same as on AWS. Each gap is writte
 with a minimal reproduction that could be reported upstream, in docs/local-stack.md.
 
 Each fix below is named for what it makes ministack do as AWS does; the code after it
-(G1 .. G23) is its section in docs/local-stack.md, which also names its reproduction in
+(G1 .. G24) is its section in docs/local-stack.md, which also names its reproduction in
 tests/integration/test_ministack_gaps.py. ``FIXES``, at the end, lists them in the order
 ``apply`` installs them.
 
@@ -77,6 +77,9 @@ tests/integration/test_ministack_gaps.py. ``FIXES``, at the end, lists them in t
   (``!Ref``), text, on which the SQS poller fails at every pass, so the queue is never
   consumed. AWS reads it as the integer it is. Fixed: the values become integers before the
   mapping is created or updated.
+- ``_wildcards_match_line_breaks`` (G24, AUTH=true): an IAM wildcard does not match a line
+  break, so a request whose path holds one (``/transfers/a%0Ab``) matches no ``.../*`` of the
+  function's policy and API Gateway answers 500. Fixed: ``*`` and ``?`` match any character.
 
 Closed in the template instead, in a form valid on AWS too: HTTP API routes are
 AWS::ApiGatewayV2 resources, since ministack builds none from an OpenAPI body.
@@ -457,6 +460,19 @@ def _topics_of_stacks_get_the_default_policy_aws_gives() -> None:
 
     provisioners._sns_create = create_with_the_owners_default_policy  # a replaced topic (TopicName changed)
     provisioners._RESOURCE_HANDLERS["AWS::SNS::Topic"]["create"] = create_with_the_owners_default_policy
+
+
+def _wildcards_match_line_breaks() -> None:
+    """G24: an IAM wildcard (``*``, ``?``) stops at a line break, so a request path holding one
+    matches no ``.../*`` of a policy (API Gateway then answers 500); in IAM it matches any
+    character."""
+    compile_pattern = iam_evaluator._fnmatch_compile
+
+    def compile_matching_any_character(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+        compiled = compile_pattern(pattern, ignore_case)
+        return re.compile(compiled.pattern, compiled.flags | re.DOTALL)
+
+    iam_evaluator._fnmatch_compile = compile_matching_any_character
 
 
 def _publish_batch_is_authorized_as_publish() -> None:
@@ -870,6 +886,7 @@ FIXES: tuple[Callable[[], None], ...] = (
     _mappings_act_as_the_execution_role,  # G13
     _topics_of_stacks_get_the_default_policy_aws_gives,  # G14
     _publish_batch_is_authorized_as_publish,  # G22
+    _wildcards_match_line_breaks,  # G24
     _stacks_give_mappings_their_scaling_as_a_number,  # G23
     _reservations_leave_the_accounts_minimum_unreserved,  # G16
     _stacks_apply_what_they_declare,  # G16, G19, G20

@@ -714,3 +714,21 @@ def test_a_stacks_queue_mapping_takes_its_maximum_concurrency_from_a_parameter(m
     assert _drain(sqs, seen_url, until=1) == ["consumed"]
     (created,) = lambda_.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
     assert created["ScalingConfig"] == {"MaximumConcurrency": 2}
+
+
+def test_an_iam_wildcard_matches_a_line_break(monkeypatch: pytest.MonkeyPatch) -> None:
+    """G24: ministack's IAM wildcards stopped at a line break, so API Gateway refused to invoke
+    a function for a path holding one (its policy's ``.../*`` did not match) and answered 500."""
+    from ministack.core import iam_evaluator
+
+    from devstack import ministack_gaps
+
+    pattern = "arn:aws:execute-api:us-east-1:000000000000:wallet/*/*/transfers/*"
+    source = "arn:aws:execute-api:us-east-1:000000000000:wallet/$default/GET/transfers/abc\ndef"
+    assert not iam_evaluator.fnmatch_iam_cs(source, pattern)  # the gap
+
+    monkeypatch.setattr(iam_evaluator, "_fnmatch_compile", iam_evaluator._fnmatch_compile)
+    ministack_gaps._wildcards_match_line_breaks()
+
+    assert iam_evaluator.fnmatch_iam_cs(source, pattern)
+    assert not iam_evaluator.fnmatch_iam_cs(source.replace("/transfers/", "/customers/"), pattern)
