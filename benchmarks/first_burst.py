@@ -5,7 +5,8 @@ Nothing has called send_money before (the population was registered and funded t
 other functions, and the pipeline has sent the deposits' e-mails): each of these requests
 that finds no idle worker waits while one starts, that is a new process importing the
 handler, on the same 2 cores as the 7 others. The figure is the slowest call as its client
-saw it (sending the request to reading the whole answer); the target is under 2 s. One sample per run by nature: only a fresh stack has a first burst.
+saw it (sending the request to reading the whole answer); the target is under 2 s. One
+sample per run by nature: only a fresh stack has a first burst.
 Beside it: every call's time and status, and send_money's own REPORT durations in the window.
 """
 

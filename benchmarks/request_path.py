@@ -26,7 +26,6 @@ and not others); the pipeline catches up before and after.
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import sysconfig
@@ -260,6 +259,10 @@ class HandlerRound:
             + self.handler.authorizer_calls * self.primitives["authorizer_get"]["p50_ms"]
         )
 
+    @property
+    def ratio(self) -> float:
+        return self.handler_p50_ms / self.requests_ms
+
 
 def _by_package(own_time: list[list[Any]], build_dir: Path) -> dict[str, float]:
     """Share of the handler's time (profiled) per top-level package, waiting on I/O apart."""
@@ -359,8 +362,7 @@ def run(
             primitives = _primitives(config.endpoint, outputs, config.authorizer_url, payer)
             rounds.append(HandlerRound(handler, primitives))
     api.drain()
-    ratios = [one.handler_p50_ms / one.requests_ms for one in rounds]
-    median_round = sorted(rounds, key=lambda one: one.handler_p50_ms / one.requests_ms)[ROUNDS // 2]
+    median_round = sorted(rounds, key=lambda one: one.ratio)[ROUNDS // 2]  # ROUNDS is odd
     handler, primitives = median_round.handler, median_round.primitives
     layers["handler_in_process"] = summary_ms(handler.latencies)
     p50 = {name: summary["p50_ms"] for name, summary in layers.items()}
@@ -406,7 +408,7 @@ def run(
         sum(handler.aws_requests.values()) + handler.authorizer_calls, 3
     )
     if not untimed:  # a request with no timing of its own alone would make the ratio a guess
-        result.figures["handler_vs_own_requests"] = round(statistics.median(ratios), 2)  # ROUNDS is odd
+        result.figures["handler_vs_own_requests"] = round(median_round.ratio, 2)
     progress(f"  p50 ms: {p50}; added by each layer: {result.raw['p50_added_ms']}")
     progress(f"  requests per transfer: {result.raw['requests_per_transfer']}")
     return result
