@@ -59,6 +59,8 @@ class FakeLedger:
     # How many committed writes will lose their answer; their retry meets the write itself.
     answers_to_lose: int = 0
     writes_committed: int = 0
+    # Transaction ids whose event the store refuses to mark processed.
+    unmarkable: set[str] = field(default_factory=set)
 
     def open(self, customer_id: str, balance: int = 0, type: CustomerType = CustomerType.INDIVIDUAL) -> None:
         self.accounts[customer_id] = Account(customer_id, type, balance)
@@ -89,6 +91,8 @@ class FakeLedger:
             self._commit(transaction, event)  # the retry, which the committed write cancels
 
     def mark_event_processed(self, event: TransactionCreated, now: datetime) -> None:
+        if event.transaction_id in self.unmarkable:
+            raise RuntimeError(f"the store refused to mark {event.transaction_id}")
         if event.transaction_id not in self.transactions:
             raise LookupError(f"no transaction {event.transaction_id}")
         self.pending.pop(event.transaction_id, None)
@@ -202,7 +206,7 @@ class FakeStatements:
     entries: dict[tuple[str, str], StatementEntry] = field(default_factory=dict)
     writes: int = 0
     reads: int = 0
-    # Transaction ids whose keys the store refuses: a read asking for one fails whole.
+    # Transaction ids whose keys the store refuses: a read or a write holding one fails whole.
     refused: set[str] = field(default_factory=set)
 
     def of(self, customer_id: str) -> list[StatementEntry]:
@@ -211,6 +215,8 @@ class FakeStatements:
     # ------------------------------------------------------------ the ports
     def record(self, entries: Sequence[StatementEntry], now: datetime) -> None:
         self.writes += 1
+        if any(entry.transaction_id in self.refused for entry in entries):
+            raise ValueError("the store refused an item of this write")
         for entry in entries:
             self.entries[entry.customer_id, entry.transaction_id] = entry
 
@@ -251,8 +257,10 @@ class FakeEmailBus:
 
     published: list[tuple[str, Mapping[str, str]]] = field(default_factory=list)
     failures: list[Exception] = field(default_factory=list)
+    requests: int = 0
 
     def publish(self, messages: Sequence[tuple[str, Mapping[str, str]]]) -> None:
+        self.requests += 1
         if self.failures:
             raise self.failures.pop(0)
         self.published.extend(messages)

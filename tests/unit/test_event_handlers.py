@@ -217,6 +217,60 @@ def test_a_crash_before_publishing_leaves_the_event_pending_and_the_retry_finish
     assert side.ledger.pending == {}
 
 
+def test_a_batch_of_events_shares_one_statement_write_and_one_publish(side: EventSide) -> None:
+    transfers = [side.transfer_event(amount) for amount in (100, 200, 300)]
+    registration = side.registered("carla")
+
+    assert side.dispatcher.apply_all([transfers[0], registration, *transfers[1:]]) == []
+
+    assert (side.statements.writes, side.bus.requests) == (1, 1)
+    assert len(side.bus.published) == 6
+    assert side.ledger.pending == {} and side.customers.outbox == {}
+    assert side.customers.get("carla") is not None
+    assert len(side.statements.of(ANA)) == 3
+
+
+def test_a_poison_event_is_left_pending_alone_and_its_batch_applied(side: EventSide) -> None:
+    first, poison, last = (side.transfer_event(amount) for amount in (100, 200, 300))
+    side.statements.refused.add(poison.transaction_id)  # no write holding its entries succeeds
+
+    assert side.dispatcher.apply_all([first, poison, last]) == [poison]
+
+    # The batch's write failed whole, so each event was applied again on its own.
+    assert side.statements.writes == 1 + 3
+    assert list(side.ledger.pending) == [poison.transaction_id]
+    assert {entry.transaction_id for entry in side.statements.of(ANA)} == {
+        first.transaction_id,
+        last.transaction_id,
+    }
+    assert len(side.bus.published) == 4
+
+
+def test_an_event_that_cannot_be_marked_stays_pending_alone_and_is_published_again(side: EventSide) -> None:
+    first, unmarkable, last = (side.transfer_event(amount) for amount in (100, 200, 300))
+    side.ledger.unmarkable.add(unmarkable.transaction_id)
+
+    assert side.dispatcher.apply_all([first, unmarkable, last]) == [unmarkable]
+    assert list(side.ledger.pending) == [unmarkable.transaction_id]
+    assert (side.statements.writes, side.bus.requests) == (1, 1)
+
+    side.ledger.unmarkable.clear()
+    assert side.dispatcher.apply_all([unmarkable]) == []
+    # At-least-once: its notifications went out twice, with the same ids (notify sends once).
+    assert len(side.bus.published) == 6 + 2
+    assert side.ledger.pending == {}
+
+
+def test_a_batch_whose_publish_fails_is_applied_event_by_event(side: EventSide) -> None:
+    transfers = [side.transfer_event(amount) for amount in (100, 200)]
+    side.bus.failures.append(RuntimeError("SNS unavailable"))
+
+    assert side.dispatcher.apply_all(transfers) == []
+
+    assert (side.statements.writes, side.bus.requests) == (1 + 2, 1 + 2)
+    assert side.ledger.pending == {}
+
+
 # ------------------------------------------------------------------ the sweeper
 
 

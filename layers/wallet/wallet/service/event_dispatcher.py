@@ -1,21 +1,24 @@
 """Where an event goes: ``EVENT_HANDLERS``, one handler per event type, each in a module
 named after its event (``on_customer_registered``, ``on_transaction_created``).
 
-The stream consumer (``functions/sync``) applies each event as it is written, and the
-sweeper (``wallet.service.sweeper``) whatever is still pending, both through
-``EventDispatcher.apply``. Every handler is idempotent: a duplicate delivery, a retry or a
-re-drive of the same event changes nothing the second time.
+The stream consumer (``functions/sync``) applies each batch of events as it is written, and
+the sweeper (``wallet.service.sweeper``) whatever is still pending, a page at a time, both
+through ``EventDispatcher.apply_all``. A handler takes every event of its type in the batch
+at once, so that each of its steps is one request for all of them. Every handler is
+idempotent: a duplicate delivery, a retry or a re-drive of the same event changes nothing
+the second time.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from wallet.events import CustomerRegistered, Event, TransactionCreated
+from wallet.observability import logger
 from wallet.service.clock import utc_now
 from wallet.service.on_customer_registered import apply_customer_registered
-from wallet.service.on_transaction_created import apply_transaction_created
+from wallet.service.on_transaction_created import apply_transactions_created
 from wallet.service.ports import Activations, EmailBus, LedgerOfEvents, StatementWriter
 
 
@@ -30,24 +33,31 @@ class EventPorts:
     now: Callable[[], datetime] = utc_now
 
 
-def _customer_registered(event: CustomerRegistered, ports: EventPorts) -> None:
-    apply_customer_registered(event, ports.ledger, ports.customers, ports.now)
+def _customers_registered(events: Sequence[CustomerRegistered], ports: EventPorts) -> list[Event]:
+    for event in events:
+        apply_customer_registered(event, ports.ledger, ports.customers, ports.now)
+    return []
 
 
-def _transaction_created(event: TransactionCreated, ports: EventPorts) -> None:
-    apply_transaction_created(event, ports.ledger, ports.statements, ports.bus, ports.now)
+def _transactions_created(events: Sequence[TransactionCreated], ports: EventPorts) -> list[Event]:
+    return list(apply_transactions_created(events, ports.ledger, ports.statements, ports.bus, ports.now))
 
 
-EventHandler = Callable[[Any, EventPorts], None]
+# Applies events of one type together: returns those it left pending, raises when it left them all.
+EventHandler = Callable[[Sequence[Any], EventPorts], list[Event]]
 
 EVENT_HANDLERS: Mapping[type[Event], EventHandler] = {
-    CustomerRegistered: _customer_registered,
-    TransactionCreated: _transaction_created,
+    CustomerRegistered: _customers_registered,
+    TransactionCreated: _transactions_created,
 }
 
 
 class UnhandledEvent(LookupError):
     """An event type no handler takes."""
+
+
+class EventLeftPending(RuntimeError):
+    """The event's steps ran, but it could not be marked processed (the reason is logged)."""
 
 
 class EventDispatcher:
@@ -58,7 +68,46 @@ class EventDispatcher:
         self._handlers = handlers
 
     def apply(self, event: Event) -> None:
-        handler = self._handlers.get(type(event))
+        """One event; raises what kept it from being applied."""
+        if self._handler(type(event))([event], self._ports):
+            raise EventLeftPending(event.event_id)
+
+    def apply_all(self, events: Sequence[Event]) -> list[Event]:
+        """Every event, each type's together; the events left pending, each failure logged.
+
+        When a type's events fail together, each is applied again alone, so that only the
+        one at fault stays pending: a poison event never holds back the rest of its batch."""
+        left: list[Event] = []
+        for event_type, group in _by_type(events).items():
+            try:
+                left += self._handler(event_type)(group, self._ports)
+            except Exception:
+                logger.exception(
+                    "events failed together", extra={"event_type": event_type.__name__, "events": len(group)}
+                )
+                left += (
+                    group if len(group) == 1 else [event for event in group if not self._applied_alone(event)]
+                )
+        return left
+
+    def _applied_alone(self, event: Event) -> bool:
+        try:
+            self.apply(event)
+        except Exception:
+            logger.exception("event failed alone", extra={"event_id": event.event_id})
+            return False
+        return True
+
+    def _handler(self, event_type: type[Event]) -> EventHandler:
+        handler = self._handlers.get(event_type)
         if handler is None:
-            raise UnhandledEvent(f"no handler for {type(event).__name__}")
-        handler(event, self._ports)
+            raise UnhandledEvent(f"no handler for {event_type.__name__}")
+        return handler
+
+
+def _by_type(events: Sequence[Event]) -> dict[type[Event], list[Event]]:
+    """The events by type, each once (by event id), in their order."""
+    groups: dict[type[Event], dict[str, Event]] = {}
+    for event in events:
+        groups.setdefault(type(event), {}).setdefault(event.event_id, event)
+    return {event_type: list(unique.values()) for event_type, unique in groups.items()}

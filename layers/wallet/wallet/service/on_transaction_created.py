@@ -1,13 +1,16 @@
-"""Where a TransactionCreated goes: both parties' statements, their notifications, done.
+"""Where TransactionCreated events go: both parties' statements, their notifications, done.
 
-Step by step: write the statement entries (one request), publish their notifications (one
-request), mark the event processed in the ledger. The event stays pending until the last
-step, so a stream retry or the sweeper starts over after a crash at any point, and every
-step may be repeated: an entry written again is the same entry, a notification is e-mailed
-once (``wallet.service.notifications``).
+Step by step: write the statement entries, publish their notifications, mark each event
+processed in the ledger. The events of one stream batch (or one sweeper page) share the
+first two steps: all their entries in one BatchWriteItem (25 items a request) and all their
+notifications in one PublishBatch (10 messages a request), since each step costs a request
+whatever it carries. An event stays pending until its own mark, so a stream retry or the
+sweeper starts over after a crash at any point, and every step may be repeated: an entry
+written again is the same entry, a notification is e-mailed once
+(``wallet.service.notifications``).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from wallet.domain.statements import StatementEntry, statement_entries
@@ -29,22 +32,35 @@ def entries_of(event: TransactionCreated) -> list[StatementEntry]:
     )
 
 
-def apply_transaction_created(
-    event: TransactionCreated,
+def apply_transactions_created(
+    events: Sequence[TransactionCreated],
     ledger: ProcessedTransactions,
     statements: StatementWriter,
     bus: EmailBus,
     now: Callable[[], datetime] = utc_now,
-) -> None:
-    """All three steps for one TransactionCreated; the event is marked processed last.
+) -> list[TransactionCreated]:
+    """All three steps for these events; each is marked processed last. The events whose
+    mark failed are returned (logged here); a failed write or publish raises, leaving every
+    one of them pending.
 
-    Both parties' entries, then their notifications (a replay writes and publishes the same
-    again: the entries are keyed by transaction, notify deduplicates), then the mark."""
-    entries = entries_of(event)
+    A replay writes and publishes the same again: the entries are keyed by transaction,
+    notify deduplicates."""
+    entries = [entry for event in events for entry in entries_of(event)]
     statements.record(entries, now())
-    published = publish_notifications(entries, bus)
-    ledger.mark_event_processed(event, now())
+    publish_notifications(entries, bus)
+    unmarked = [event for event in events if not _marked(event, ledger, now())]
     logger.info(
-        "transaction created applied",
-        extra={"transaction_id": event.transaction_id, "published": published},
+        "transactions created applied",
+        extra={"transactions": len(events), "notifications": len(entries), "unmarked": len(unmarked)},
     )
+    return unmarked
+
+
+def _marked(event: TransactionCreated, ledger: ProcessedTransactions, now: datetime) -> bool:
+    try:
+        ledger.mark_event_processed(event, now)
+    except Exception:
+        # Published but still pending: the retry (or the sweeper) publishes again, notify sends once.
+        logger.exception("could not mark the event processed", extra={"event_id": event.event_id})
+        return False
+    return True

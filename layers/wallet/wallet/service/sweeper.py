@@ -1,15 +1,16 @@
 """The safety net of the outbox: finish, on a schedule, every event still pending.
 
-The stream consumer (``functions/sync``) applies each event as it is written; the sweeper
+The stream consumer (``functions/sync``) applies the events as they are written; the sweeper
 finishes whatever is still pending after a grace period (stream retries exhausted, a crash
-between two steps, records older than the stream's 24 h retention), through the very same
-``EventDispatcher`` and its idempotent handlers.
+between two steps, records older than the stream's 24 h retention), a page at a time,
+through the very same ``EventDispatcher`` and its idempotent handlers.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from wallet.events import Event
 from wallet.observability import MetricUnit, logger, metrics
 from wallet.service.clock import utc_now
 from wallet.service.event_dispatcher import EventDispatcher
@@ -72,8 +73,7 @@ class OutboxSweeper:
         while True:
             page = backlog.pending_events(older_than, self._page_size, since)
             fresh = [item for item in page if item.event_id not in outcomes]
-            for item in fresh:
-                outcomes[item.event_id] = self._attempt(item)
+            outcomes.update(self._attempt(fresh))
             # A short page was the last; a page with nothing new (all seen, or read from the
             # head again with only failures in it) would come back the same.
             if len(page) < self._page_size or not fresh or not has_time():
@@ -82,14 +82,22 @@ class OutboxSweeper:
         applied = sum(outcomes.values())
         return applied, len(outcomes) - applied
 
-    def _attempt(self, item: PendingEvent) -> bool:
-        try:
-            self._dispatcher.apply(item.event())
-        except Exception:
-            # Left pending: the next sweep retries, and the age alarm tells an operator.
-            logger.exception("sweep could not apply event", extra={"event_id": item.event_id})
-            return False
-        return True
+    def _attempt(self, items: Sequence[PendingEvent]) -> dict[str, bool]:
+        """Apply the items' events together, once each: whether each was applied, by event id.
+
+        One that fails is left pending: the next sweep retries, and the age alarm tells an
+        operator (the dispatcher logs why)."""
+        events: dict[str, Event] = {}
+        for item in items:
+            try:
+                events[item.event_id] = item.event()
+            except Exception:
+                logger.exception("sweep could not read event", extra={"event_id": item.event_id})
+        left = {event.event_id for event in self._dispatcher.apply_all(list(events.values()))}
+        return {
+            item.event_id: item.event_id in events and events[item.event_id].event_id not in left
+            for item in items
+        }
 
     def _oldest_pending_event(self, now: datetime) -> datetime | None:
         # Each list is oldest first (the index's sort key), so its head is its oldest.
