@@ -8,6 +8,7 @@ record (ReportBatchItemFailures): one poison event never blocks its neighbours. 
 BatchProcessor hands a handler one record at a time, so the partial response is built here.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
@@ -32,26 +33,39 @@ def _carried_event(record: DynamoDBRecord) -> Event | None:
     return parse_event(image["payload"])
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    events: dict[str, Event] = {}  # by the record's sequence number, which names a failure
-    failures: list[str] = []
-    for record in DynamoDBStreamEvent(event).records:
-        # Lambda always sends it: a stream record is where its sequence number comes from.
-        sequence_number = record.dynamodb.sequence_number if record.dynamodb is not None else None
-        if sequence_number is None:
-            logger.warning("a record without a sequence number; skipped", extra={"event_id": record.event_id})
-            continue
+def _sequence_number(record: DynamoDBRecord) -> str:
+    """What names the record in a partial batch response."""
+    number = record.dynamodb.sequence_number if record.dynamodb is not None else None
+    if number is None:
+        # Not a record Lambda sends: failing the invocation retries (and bisects) the batch.
+        raise ValueError(f"stream record {record.event_id} has no sequence number")
+    return number
+
+
+def _events_of(records: Iterable[DynamoDBRecord]) -> tuple[dict[str, Event], list[str]]:
+    """The events the records carry, by sequence number, and the records that could not be read."""
+    events: dict[str, Event] = {}
+    unreadable: list[str] = []
+    for record in records:
+        sequence_number = _sequence_number(record)
         try:
             carried = _carried_event(record)
         except Exception:
             logger.exception("unreadable outbox event", extra={"stream_event_id": record.event_id})
-            failures.append(sequence_number)
+            unreadable.append(sequence_number)
             continue
         if carried is not None:
             events[sequence_number] = carried
+    return events, unreadable
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    events, failures = _events_of(DynamoDBStreamEvent(event).records)
     left = {pending.event_id for pending in bootstrap.event_dispatcher().apply_all(list(events.values()))}
     failures += [number for number, carried in events.items() if carried.event_id in left]
+    if failures:
+        logger.warning("records reported failed", extra={"sequence_numbers": failures})
     return {"batchItemFailures": [{"itemIdentifier": number} for number in failures]}

@@ -117,6 +117,32 @@ def test_a_poison_record_fails_alone(stack: PipelineStack, parties: Parties) -> 
     assert len(stack.queued_messages(expected=3)) == 3
 
 
+def test_a_transfer_that_cannot_be_marked_is_reported_alone(stack: PipelineStack, parties: Parties) -> None:
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    deposit, transfer = stack.new_outbox_records(stack.tables.ledger)
+    # Its transaction item is gone (the mark's condition fails), after the stream carried it.
+    TransactionItem.key(_event_of(transfer).transaction_id).delete()
+
+    assert stack.sync([deposit, transfer]) == [transfer["dynamodb"]["SequenceNumber"]]
+
+    assert _processed(stack, _event_of(deposit))
+    # Both events shared the batch's write and publish: the failed mark undoes neither.
+    assert len(stack.statement_of(parties.alice.id)) == 2
+    assert len(stack.queued_messages(expected=3)) == 3
+
+
+def test_two_records_of_one_event_in_a_batch_apply_it_once(stack: PipelineStack, parties: Parties) -> None:
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    deposit, transfer = stack.new_outbox_records(stack.tables.ledger)
+    again = json.loads(json.dumps(transfer))
+    again["eventID"], again["dynamodb"]["SequenceNumber"] = "again", "999999999999999999999"
+
+    assert stack.sync([deposit, transfer, again]) == []
+
+    assert _processed(stack, _event_of(transfer))
+    assert len(stack.queued_messages(expected=3)) == 3
+
+
 def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, parties: Parties) -> None:
     stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
     deposit, transfer = stack.new_outbox_records(stack.tables.ledger)

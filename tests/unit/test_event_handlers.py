@@ -25,7 +25,13 @@ from wallet.domain.errors import StoreBusy
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction
 from wallet.events import CustomerRegistered, CustomerRegisteredV1, Event, TransactionCreated, parse_event
-from wallet.service.event_dispatcher import EVENT_HANDLERS, EventDispatcher, EventPorts, UnhandledEvent
+from wallet.service.event_dispatcher import (
+    EVENT_HANDLERS,
+    EventDispatcher,
+    EventLeftPending,
+    EventPorts,
+    UnhandledEvent,
+)
 from wallet.service.money_movement import MoneyMovement
 from wallet.service.sweeper import OutboxSweeper
 
@@ -150,7 +156,7 @@ def test_a_crash_between_opening_and_activating_is_finished_by_the_retry(side: E
     event = side.registered(ANA)
     side.customers.activation_failures.append(StoreBusy("throttled"))
 
-    with pytest.raises(StoreBusy):
+    with pytest.raises(EventLeftPending):  # the StoreBusy is logged
         side.dispatcher.apply(event)
     assert side.ledger.account(ANA) is not None
     profile = side.customers.get(ANA)
@@ -162,6 +168,18 @@ def test_a_crash_between_opening_and_activating_is_finished_by_the_retry(side: E
     profile = side.customers.get(ANA)
     assert profile is not None and profile.status is CustomerStatus.ACTIVE
     assert side.customers.outbox == {}
+
+
+def test_a_registration_that_fails_in_a_batch_is_left_pending_alone(side: EventSide) -> None:
+    failing, *others = (side.registered(name) for name in ("carla", "davi", "eva"))
+    side.customers.activation_failures.append(StoreBusy("throttled"))  # the first activation asked
+
+    assert side.dispatcher.apply_all([failing, *others]) == [failing]
+
+    assert list(side.customers.outbox) == [failing.event_id]
+    for name in ("davi", "eva"):
+        profile = side.customers.get(name)
+        assert profile is not None and profile.status is CustomerStatus.ACTIVE
 
 
 # ------------------------------------------------------------ TransactionCreated

@@ -2,9 +2,9 @@
 
 One item per (customer, transaction): ``pk = CUSTOMER#<id>`` next to the profile, and a sort
 key that sorts by time then transaction id, so a customer's statement is one Query read
-backwards (newest first). Both parties' entries are written in ONE BatchWriteItem; a
-replayed event writes the same entries again (only ``recorded_at`` moves). An entry keeps no notification
-state: the ledger's outbox event stays pending until its notifications are published, so
+backwards (newest first). The entries of a batch of events are written together, 25 to a
+BatchWriteItem; a replayed event writes the same entries again (only ``recorded_at`` moves).
+An entry keeps no notification state: the ledger's outbox event stays pending until its notifications are published, so
 the outbox is what a crash leaves for the sweeper (docs/architecture.md, "The event pipeline").
 """
 
@@ -87,7 +87,8 @@ class StatementStore:
         self._table_name = table_name
 
     def record(self, entries: Sequence[StatementEntry], now: datetime) -> None:
-        """Write every party's entry in ONE BatchWriteItem.
+        """Write the entries together, 25 to a BatchWriteItem (PynamoDB splits them and
+        re-sends what DynamoDB leaves unprocessed, then raises if some still are).
 
         Plain puts, at half the cost of a transaction's: an entry is derived from its event
         alone, so writing it again (a replay) writes the same entry (its ``recorded_at``

@@ -34,16 +34,23 @@ class EventPorts:
 
 
 def _customers_registered(events: Sequence[CustomerRegistered], ports: EventPorts) -> list[Event]:
+    """Each on its own: registrations share no request."""
+    left: list[Event] = []
     for event in events:
-        apply_customer_registered(event, ports.ledger, ports.customers, ports.now)
-    return []
+        try:
+            apply_customer_registered(event, ports.ledger, ports.customers, ports.now)
+        except Exception:
+            logger.exception("registration event failed", extra={"event_id": event.event_id})
+            left.append(event)
+    return left
 
 
 def _transactions_created(events: Sequence[TransactionCreated], ports: EventPorts) -> list[Event]:
     return list(apply_transactions_created(events, ports.ledger, ports.statements, ports.bus, ports.now))
 
 
-# Applies events of one type together: returns those it left pending, raises when it left them all.
+# Applies events of one type together: returns those it left pending, and raises when a
+# request they share fails (which leaves them all pending).
 EventHandler = Callable[[Sequence[Any], EventPorts], list[Event]]
 
 EVENT_HANDLERS: Mapping[type[Event], EventHandler] = {
@@ -57,7 +64,7 @@ class UnhandledEvent(LookupError):
 
 
 class EventLeftPending(RuntimeError):
-    """The event's steps ran, but it could not be marked processed (the reason is logged)."""
+    """Its handler left the event pending (the reason is logged)."""
 
 
 class EventDispatcher:
@@ -75,20 +82,28 @@ class EventDispatcher:
     def apply_all(self, events: Sequence[Event]) -> list[Event]:
         """Every event, each type's together; the events left pending, each failure logged.
 
-        When a type's events fail together, each is applied again alone, so that only the
-        one at fault stays pending: a poison event never holds back the rest of its batch."""
+        When a request the events of a type share fails, each is applied again alone, so that
+        only the one at fault is left pending: a poison event never fails its neighbours."""
         left: list[Event] = []
         for event_type, group in _by_type(events).items():
             try:
                 left += self._handler(event_type)(group, self._ports)
             except Exception:
                 logger.exception(
-                    "events failed together", extra={"event_type": event_type.__name__, "events": len(group)}
+                    "events failed together",
+                    extra={
+                        "event_type": event_type.__name__,
+                        "event_ids": [event.event_id for event in group],
+                    },
                 )
-                left += (
-                    group if len(group) == 1 else [event for event in group if not self._applied_alone(event)]
-                )
+                left += self._each_alone(group)
         return left
+
+    def _each_alone(self, group: list[Event]) -> list[Event]:
+        """The events left pending when each is applied on its own (a group of one just was)."""
+        if len(group) == 1:
+            return group
+        return [event for event in group if not self._applied_alone(event)]
 
     def _applied_alone(self, event: Event) -> bool:
         try:

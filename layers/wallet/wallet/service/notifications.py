@@ -1,7 +1,7 @@
 """Notifications: hand them to the email bus, then compose and send the e-mails.
 
-The sync (and the sweeper) publish one message per statement entry of a transaction, all in
-one request, every time they apply its event: publishing is at-least-once, and the e-mail
+The sync (and the sweeper) publish one message per statement entry, those of a whole batch of
+events together (10 to a PublishBatch), every time they apply an event: publishing is at-least-once, and the e-mail
 side recognises a duplicate (``IdempotentNotificationSender``, wallet.service.idempotent_sender).
 """
 
@@ -67,14 +67,13 @@ class Notification(BaseModel):
         return {"kind": self.kind.value, "role": self.role.value}
 
 
-def publish_notifications(entries: Sequence[StatementEntry], bus: EmailBus) -> int:
-    """One message per entry, all in one request: the payee's confirmation and the payer's receipt."""
+def publish_notifications(entries: Sequence[StatementEntry], bus: EmailBus) -> None:
+    """One message per entry (the payee's confirmation, the payer's receipt), published together."""
     notifications = [Notification.of(entry) for entry in entries]
     bus.publish(
         [(notification.model_dump_json(), notification.attributes()) for notification in notifications]
     )
     metrics.add_metric(name="NotificationsPublished", unit=MetricUnit.Count, value=len(notifications))
-    return len(notifications)
 
 
 @dataclass(frozen=True)

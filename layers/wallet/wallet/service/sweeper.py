@@ -94,10 +94,8 @@ class OutboxSweeper:
             except Exception:
                 logger.exception("sweep could not read event", extra={"event_id": item.event_id})
         left = {event.event_id for event in self._dispatcher.apply_all(list(events.values()))}
-        return {
-            item.event_id: item.event_id in events and events[item.event_id].event_id not in left
-            for item in items
-        }
+        applied = {item_id for item_id, event in events.items() if event.event_id not in left}
+        return {item.event_id: item.event_id in applied for item in items}
 
     def _oldest_pending_event(self, now: datetime) -> datetime | None:
         # Each list is oldest first (the index's sort key), so its head is its oldest.
