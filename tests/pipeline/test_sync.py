@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from tests.pipeline.conftest import Parties, PipelineStack
 from tests.support.lambda_events import sample
@@ -126,7 +127,7 @@ def test_a_transfer_that_cannot_be_marked_is_reported_alone(stack: PipelineStack
     assert stack.sync([deposit, transfer]) == [transfer["dynamodb"]["SequenceNumber"]]
 
     assert _processed(stack, _event_of(deposit))
-    # Both events shared the batch's write and publish: the failed mark undoes neither.
+    # The failed mark undoes neither the statement entries nor the notifications.
     assert len(stack.statement_of(parties.alice.id)) == 2
     assert len(stack.queued_messages(expected=3)) == 3
 
@@ -141,6 +142,20 @@ def test_two_records_of_one_event_in_a_batch_apply_it_once(stack: PipelineStack,
 
     assert _processed(stack, _event_of(transfer))
     assert len(stack.queued_messages(expected=3)) == 3
+
+
+def test_a_record_without_a_sequence_number_fails_the_whole_invocation(
+    stack: PipelineStack, parties: Parties
+) -> None:
+    """Lambda then retries (and bisects) the batch: nothing in it is taken as done."""
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    deposit, transfer = stack.new_outbox_records(stack.tables.ledger)
+    del transfer["dynamodb"]["SequenceNumber"]
+
+    with pytest.raises(ValueError, match="no sequence number"):
+        stack.sync([deposit, transfer])
+
+    assert stack.statement_of(parties.alice.id) == []
 
 
 def test_the_sweeper_finishes_what_a_crash_left_behind(stack: PipelineStack, parties: Parties) -> None:

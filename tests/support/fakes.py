@@ -208,6 +208,8 @@ class FakeStatements:
     reads: int = 0
     # Transaction ids whose keys the store refuses: a read or a write holding one fails whole.
     refused: set[str] = field(default_factory=set)
+    # Raised by the next writes, one each (a throttled store: StoreBusy).
+    write_failures: list[Exception] = field(default_factory=list)
 
     def of(self, customer_id: str) -> list[StatementEntry]:
         return self.page(customer_id, 100, None).entries
@@ -215,6 +217,8 @@ class FakeStatements:
     # ------------------------------------------------------------ the ports
     def record(self, entries: Sequence[StatementEntry], now: datetime) -> None:
         self.writes += 1
+        if self.write_failures:
+            raise self.write_failures.pop(0)
         if any(entry.transaction_id in self.refused for entry in entries):
             raise ValueError("the store refused an item of this write")
         for entry in entries:

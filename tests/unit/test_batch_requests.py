@@ -1,15 +1,20 @@
 """The batch requests' partial answers and limits: SNS refusing part of a PublishBatch, DynamoDB leaving
-keys of a BatchGetItem unprocessed. No engine here produces them, so stub clients do."""
+keys of a BatchGetItem or items of a BatchWriteItem unprocessed. No engine here produces them, so stub clients do."""
 
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import PutError
 
+from tests.support.fakes import NOW
 from wallet.adapters.customers_store import CustomerItem
 from wallet.adapters.dynamodb import read_together
 from wallet.adapters.email_bus import EmailBusRefused, SnsEmailBus
+from wallet.adapters.statement_store import StatementEntryItem, StatementStore
 from wallet.domain.errors import StoreBusy
+from wallet.domain.ledger import TransactionKind
+from wallet.domain.statements import statement_entries
 
 
 class RecordingSns:
@@ -129,3 +134,58 @@ def test_a_key_asked_twice_is_asked_once_and_more_than_100_in_several_requests()
 
     assert [len(keys) for keys in dynamodb.asked] == [100, 50]
     assert len({item["pk"]["S"] for item in found}) == len(found) == 150
+
+
+class UnprocessingTable:
+    """Leaves every item of each BatchWriteItem unprocessed, as DynamoDB does for a throttled
+    partition, or fails the request with ``error`` (botocore's retries already spent)."""
+
+    def __init__(self, error: str | None = None) -> None:
+        self.requests = 0
+        self._error = error
+
+    def batch_write_item(self, put_items: list[Any], delete_items: list[Any], **_: Any) -> dict[str, Any]:
+        self.requests += 1
+        if self._error is not None:
+            cause = ClientError({"Error": {"Code": self._error, "Message": "no"}}, "BatchWriteItem")
+            raise PutError("Failed to batch write items", cause=cause)
+        return {"UnprocessedItems": {"statements": [{"PutRequest": {"Item": item}} for item in put_items]}}
+
+
+def _statement_store_over(table: UnprocessingTable, monkeypatch: pytest.MonkeyPatch) -> StatementStore:
+    store = StatementStore("statements")
+    monkeypatch.setattr(StatementEntryItem, "_get_connection", classmethod(lambda cls: table))
+    return store
+
+
+_ENTRIES = statement_entries(
+    transaction_id="t-1",
+    kind=TransactionKind.TRANSFER,
+    payer_id="ana",
+    payee_id="bia",
+    amount=1,
+    occurred_at=NOW,
+)
+
+
+@pytest.mark.parametrize("error", [None, "ProvisionedThroughputExceededException", "ThrottlingException"])
+def test_a_throttled_statement_write_is_store_busy(
+    error: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the sync leaves the batch's events pending together rather than retry each alone."""
+    table = UnprocessingTable(error)
+
+    with pytest.raises(StoreBusy):
+        _statement_store_over(table, monkeypatch).record(_ENTRIES, NOW)
+
+    # A failed request is botocore's to retry; unprocessed items PynamoDB re-sends, then gives up.
+    assert table.requests == 1 if error else table.requests > 1
+
+
+def test_a_statement_write_refused_for_another_reason_is_not_store_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(PutError) as refused:
+        _statement_store_over(UnprocessingTable("ValidationException"), monkeypatch).record(_ENTRIES, NOW)
+
+    assert not isinstance(refused.value, StoreBusy)

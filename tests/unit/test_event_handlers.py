@@ -279,6 +279,16 @@ def test_an_event_that_cannot_be_marked_stays_pending_alone_and_is_published_aga
     assert side.ledger.pending == {}
 
 
+def test_a_busy_store_leaves_the_whole_batch_pending_without_a_request_per_event(side: EventSide) -> None:
+    transfers = [side.transfer_event(amount) for amount in (100, 200)]
+    side.statements.write_failures.append(StoreBusy("throttled"))
+
+    assert side.dispatcher.apply_all(transfers) == transfers
+
+    assert (side.statements.writes, side.bus.requests) == (1, 0)
+    assert len(side.ledger.pending) == 2
+
+
 def test_a_batch_whose_publish_fails_is_applied_event_by_event(side: EventSide) -> None:
     transfers = [side.transfer_event(amount) for amount in (100, 200)]
     side.bus.failures.append(RuntimeError("SNS unavailable"))
@@ -303,6 +313,16 @@ def test_the_sweeper_finishes_both_backlogs_page_after_page(side: EventSide) -> 
     assert report.oldest_pending_outbox_age_seconds == 0
     assert side.ledger.pending == {} and side.customers.outbox == {}
     assert len(side.statements.of(ANA)) == 3
+
+
+def test_the_sweeper_applies_a_page_s_events_together(side: EventSide) -> None:
+    for amount in (100, 200, 300):
+        side.transfer_event(amount)
+
+    report = side.sweeper().sweep(timedelta(minutes=2))
+
+    assert (report.events_applied, report.events_failed) == (3, 0)
+    assert (side.statements.writes, side.bus.requests) == (1, 1)
 
 
 def test_events_that_keep_failing_are_read_past_and_reported(side: EventSide) -> None:

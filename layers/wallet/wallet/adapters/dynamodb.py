@@ -45,7 +45,7 @@ _KEYS_PER_BATCH_GET = 100
 _MAX_PARTITION_KEY_BYTES = 2048
 _MAX_SORT_KEY_BYTES = 1024
 # What botocore raises once its own retries of a throttled request are spent.
-_THROTTLED = frozenset(
+THROTTLED = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
 
@@ -193,7 +193,7 @@ def _batch_get(connection: Connection, table_name: str, keys: Sequence[RawItem])
         try:
             response = connection.dispatch("BatchGetItem", {"RequestItems": {table_name: request}})
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _THROTTLED:  # after botocore's retries
+            if error.response.get("Error", {}).get("Code") in THROTTLED:  # after botocore's retries
                 raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1) from error
             raise
         found.extend(response["Responses"].get(table_name, []))

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PutError
 
 from wallet.adapters.customers_store import PROFILE_SK, CustomerItem
-from wallet.adapters.dynamodb import (
-    bind_models,
-    read_together,
-)
+from wallet.adapters.dynamodb import THROTTLED, bind_models, read_together
 from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import Customer
+from wallet.domain.errors import StoreBusy
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
 from wallet.service.ports import EntryKey, InvalidCursor, StatementPage
@@ -94,9 +93,16 @@ class StatementStore:
         alone, so writing it again (a replay) writes the same entry (its ``recorded_at``
         aside), and a crash between two entries is finished by the retry that writes both.
         """
-        with StatementEntryItem.batch_write() as batch:
-            for entry in entries:
-                batch.save(StatementEntryItem.from_domain(entry, now))
+        try:
+            with StatementEntryItem.batch_write() as batch:
+                for entry in entries:
+                    batch.save(StatementEntryItem.from_domain(entry, now))
+        except PutError as error:
+            # Without a cause, PynamoDB gave up on items DynamoDB kept leaving unprocessed: how
+            # it answers for a throttled partition, as a throttling code does after botocore's retries.
+            if error.cause is None or error.cause_response_code in THROTTLED:
+                raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1) from error
+            raise
 
     def entries_with_profiles(
         self, entry_keys: Sequence[EntryKey], profile_ids: Sequence[str]

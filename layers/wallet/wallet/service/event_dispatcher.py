@@ -4,7 +4,8 @@ named after its event (``on_customer_registered``, ``on_transaction_created``).
 The stream consumer (``functions/sync``) applies each batch of events as it is written, and
 the sweeper (``wallet.service.sweeper``) whatever is still pending, a page at a time, both
 through ``EventDispatcher.apply_all``. A handler takes every event of its type in the batch
-at once, so that each of its steps is one request for all of them. Every handler is
+at once, so that the events can share a request where nothing in it is conditional on one
+of them (the statement entries, the notifications). Every handler is
 idempotent: a duplicate delivery, a retry or a re-drive of the same event changes nothing
 the second time.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from wallet.domain.errors import StoreBusy
 from wallet.events import CustomerRegistered, Event, TransactionCreated
 from wallet.observability import logger
 from wallet.service.clock import utc_now
@@ -46,6 +48,7 @@ def _customers_registered(events: Sequence[CustomerRegistered], ports: EventPort
 
 
 def _transactions_created(events: Sequence[TransactionCreated], ports: EventPorts) -> list[Event]:
+    # A new list: a list of TransactionCreated is not a list of Event to the type checker.
     return list(apply_transactions_created(events, ports.ledger, ports.statements, ports.bus, ports.now))
 
 
@@ -63,7 +66,7 @@ class UnhandledEvent(LookupError):
     """An event type no handler takes."""
 
 
-class EventLeftPending(RuntimeError):
+class EventLeftPending(Exception):
     """Its handler left the event pending (the reason is logged)."""
 
 
@@ -75,7 +78,8 @@ class EventDispatcher:
         self._handlers = handlers
 
     def apply(self, event: Event) -> None:
-        """One event; raises what kept it from being applied."""
+        """One event; raises what kept it from being applied (``EventLeftPending`` when its
+        handler logged the reason itself: a mark or a registration that failed)."""
         if self._handler(type(event))([event], self._ports):
             raise EventLeftPending(event.event_id)
 
@@ -83,18 +87,19 @@ class EventDispatcher:
         """Every event, each type's together; the events left pending, each failure logged.
 
         When a request the events of a type share fails, each is applied again alone, so that
-        only the one at fault is left pending: a poison event never fails its neighbours."""
+        only the one at fault is left pending: a poison event never fails its neighbours. Not
+        when the store is busy (throttled): one request each would only add to its load."""
         left: list[Event] = []
-        for event_type, group in _by_type(events).items():
+        for event_type, group in _distinct_by_type(events).items():
             try:
                 left += self._handler(event_type)(group, self._ports)
+            except StoreBusy:
+                logger.warning("store busy: the events stay pending", extra={"event_ids": _ids(group)})
+                left += group
             except Exception:
                 logger.exception(
                     "events failed together",
-                    extra={
-                        "event_type": event_type.__name__,
-                        "event_ids": [event.event_id for event in group],
-                    },
+                    extra={"event_type": event_type.__name__, "event_ids": _ids(group)},
                 )
                 left += self._each_alone(group)
         return left
@@ -108,6 +113,8 @@ class EventDispatcher:
     def _applied_alone(self, event: Event) -> bool:
         try:
             self.apply(event)
+        except EventLeftPending:
+            return False  # its handler logged why
         except Exception:
             logger.exception("event failed alone", extra={"event_id": event.event_id})
             return False
@@ -120,8 +127,13 @@ class EventDispatcher:
         return handler
 
 
-def _by_type(events: Sequence[Event]) -> dict[type[Event], list[Event]]:
-    """The events by type, each once (by event id), in their order."""
+def _ids(events: Sequence[Event]) -> list[str]:
+    return [event.event_id for event in events]
+
+
+def _distinct_by_type(events: Sequence[Event]) -> dict[type[Event], list[Event]]:
+    """The events by type, each once (by event id: a batch never writes one item twice), in
+    their order."""
     groups: dict[type[Event], dict[str, Event]] = {}
     for event in events:
         groups.setdefault(type(event), {}).setdefault(event.event_id, event)

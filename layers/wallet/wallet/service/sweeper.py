@@ -94,8 +94,10 @@ class OutboxSweeper:
             except Exception:
                 logger.exception("sweep could not read event", extra={"event_id": item.event_id})
         left = {event.event_id for event in self._dispatcher.apply_all(list(events.values()))}
-        applied = {item_id for item_id, event in events.items() if event.event_id not in left}
-        return {item.event_id: item.event_id in applied for item in items}
+        outcomes = dict.fromkeys((item.event_id for item in items), False)  # unreadable: failed
+        for item_id, event in events.items():
+            outcomes[item_id] = event.event_id not in left
+        return outcomes
 
     def _oldest_pending_event(self, now: datetime) -> datetime | None:
         # Each list is oldest first (the index's sort key), so its head is its oldest.
