@@ -4,9 +4,9 @@ The template's FilterCriteria deliver only INSERTs of items that carry an event:
 items (customers table) and transactions (ledger table); everything needed is in the item's
 ``payload``. A batch's events are applied together (``EventDispatcher.apply_all``: the
 statement entries of all its transactions written together, their notifications published
-together) and failures are reported per
-record (ReportBatchItemFailures): one poison event never blocks its neighbours. Powertools'
-BatchProcessor hands a handler one record at a time, so the partial response is built here.
+together) and failures are reported per record (ReportBatchItemFailures): one poison event
+never fails its neighbours. Powertools' BatchProcessor hands a handler one record at a time,
+so the partial response is built here.
 """
 
 from collections.abc import Iterable

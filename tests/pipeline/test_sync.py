@@ -118,6 +118,43 @@ def test_a_poison_record_fails_alone(stack: PipelineStack, parties: Parties) -> 
     assert len(stack.queued_messages(expected=3)) == 3
 
 
+def test_a_batch_larger_than_one_request_of_each_kind_is_applied_whole(
+    stack: PipelineStack, parties: Parties
+) -> None:
+    """13 transfers and the deposit: 27 entries (over a BatchWriteItem's 25) and 27
+    notifications (over a PublishBatch's 10), on the real engine and topic."""
+    for amount in range(100, 1_400, 100):
+        stack.money().transfer(parties.alice.id, parties.bob.id, amount, None)
+    records = stack.new_outbox_records(stack.tables.ledger)
+    assert len(records) == 14
+
+    assert stack.sync(records) == []
+
+    assert all(_processed(stack, _event_of(record)) for record in records)
+    assert (len(stack.statement_of(parties.alice.id)), len(stack.statement_of(parties.bob.id))) == (14, 13)
+    messages = stack.queued_messages(expected=27)
+    assert len({json.loads(m["body"])["notification_id"] for m in messages}) == len(messages) == 27
+
+
+def test_records_that_carry_no_event_are_skipped_not_applied(stack: PipelineStack, parties: Parties) -> None:
+    """What the template's filter lets through only if misconfigured: a MODIFY of a transaction
+    (its payload would apply the transfer again) and the INSERT of an item that is no event."""
+    stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
+    deposit, transfer = stack.new_outbox_records(stack.tables.ledger)
+    modify = json.loads(json.dumps(transfer))
+    modify["eventName"], modify["dynamodb"]["SequenceNumber"] = "MODIFY", "999999999999999999998"
+    account = json.loads(json.dumps(transfer))
+    account["dynamodb"]["NewImage"]["entity"] = {"S": "account"}
+    account["dynamodb"]["SequenceNumber"] = "999999999999999999999"
+
+    assert stack.sync([deposit, modify, account]) == []
+
+    assert _processed(stack, _event_of(deposit))
+    assert not _processed(stack, _event_of(transfer))
+    assert len(stack.statement_of(parties.bob.id)) == 0
+    assert len(stack.queued_messages(expected=1)) == 1
+
+
 def test_a_transfer_that_cannot_be_marked_is_reported_alone(stack: PipelineStack, parties: Parties) -> None:
     stack.money().transfer(parties.alice.id, parties.bob.id, 1_000, None)
     deposit, transfer = stack.new_outbox_records(stack.tables.ledger)

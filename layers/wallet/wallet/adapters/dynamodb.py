@@ -1,4 +1,6 @@
-"""PynamoDB plumbing shared by the stores: binding models to tables, and atomic writes.
+"""PynamoDB plumbing shared by the stores: binding models to tables, atomic writes, and
+batch reads and writes (``read_together``, ``write_together``), whose throttling is
+``StoreBusy`` like a transaction's.
 
 ``AtomicWrite`` wraps PynamoDB's ``TransactWrite`` to give every action a label, so that a
 cancellation can say *which* condition failed. PynamoDB sends the actions grouped by kind
@@ -19,7 +21,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.models import Model
@@ -45,7 +47,7 @@ _KEYS_PER_BATCH_GET = 100
 _MAX_PARTITION_KEY_BYTES = 2048
 _MAX_SORT_KEY_BYTES = 1024
 # What botocore raises once its own retries of a throttled request are spent.
-THROTTLED = frozenset(
+_THROTTLED = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
 
@@ -193,8 +195,8 @@ def _batch_get(connection: Connection, table_name: str, keys: Sequence[RawItem])
         try:
             response = connection.dispatch("BatchGetItem", {"RequestItems": {table_name: request}})
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in THROTTLED:  # after botocore's retries
-                raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1) from error
+            if error.response.get("Error", {}).get("Code") in _THROTTLED:  # after botocore's retries
+                raise _store_busy() from error
             raise
         found.extend(response["Responses"].get(table_name, []))
         unprocessed = response.get("UnprocessedKeys", {}).get(table_name)
@@ -203,7 +205,26 @@ def _batch_get(connection: Connection, table_name: str, keys: Sequence[RawItem])
         # Strongly consistent again, whatever the keys came back with: an entry written a
         # moment ago must not read as missing (notify would take it for a forgery).
         request = {**unprocessed, "ConsistentRead": True}
-    raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1)
+    raise _store_busy()
+
+
+def write_together(model: type[Model], items: Iterable[Model]) -> None:
+    """Put every item, 25 to a BatchWriteItem (PynamoDB splits them and re-sends what
+    DynamoDB leaves unprocessed). Plain puts: for items that may be written again as they are."""
+    try:
+        with model.batch_write() as batch:
+            for item in items:
+                batch.save(item)
+    except PutError as error:
+        # Without a cause, PynamoDB gave up on items DynamoDB kept leaving unprocessed: how it
+        # answers for a throttled partition, as a throttling code does after botocore's retries.
+        if error.cause is None or error.cause_response_code in _THROTTLED:
+            raise _store_busy() from error
+        raise
+
+
+def _store_busy() -> StoreBusy:
+    return StoreBusy("the store is busy; retry shortly", retry_after_seconds=1)
 
 
 def _can_name_an_item(raw_key: RawItem) -> bool:

@@ -3,9 +3,10 @@
 One item per (customer, transaction): ``pk = CUSTOMER#<id>`` next to the profile, and a sort
 key that sorts by time then transaction id, so a customer's statement is one Query read
 backwards (newest first). The entries of a batch of events are written together, 25 to a
-BatchWriteItem; a replayed event writes the same entries again (only ``recorded_at`` moves).
-An entry keeps no notification state: the ledger's outbox event stays pending until its notifications are published, so
-the outbox is what a crash leaves for the sweeper (docs/architecture.md, "The event pipeline").
+BatchWriteItem; a replayed event writes the same entries again (only ``recorded_at``
+moves). An entry keeps no notification state: the ledger's outbox event stays pending until
+its notifications are published, so the outbox is what a crash leaves for the sweeper
+(docs/architecture.md, "The event pipeline").
 """
 
 import base64
@@ -16,13 +17,11 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import PutError
 
 from wallet.adapters.customers_store import PROFILE_SK, CustomerItem
-from wallet.adapters.dynamodb import THROTTLED, bind_models, read_together
+from wallet.adapters.dynamodb import bind_models, read_together, write_together
 from wallet.adapters.stored_item import StoredItem
 from wallet.domain.customers import Customer
-from wallet.domain.errors import StoreBusy
 from wallet.domain.ledger import TransactionKind
 from wallet.domain.statements import Direction, StatementEntry
 from wallet.service.ports import EntryKey, InvalidCursor, StatementPage
@@ -86,23 +85,14 @@ class StatementStore:
         self._table_name = table_name
 
     def record(self, entries: Sequence[StatementEntry], now: datetime) -> None:
-        """Write the entries together, 25 to a BatchWriteItem (PynamoDB splits them and
-        re-sends what DynamoDB leaves unprocessed, then raises if some still are).
+        """Write the entries together (``write_together``: 25 to a request; StoreBusy when
+        DynamoDB throttles).
 
         Plain puts, at half the cost of a transaction's: an entry is derived from its event
         alone, so writing it again (a replay) writes the same entry (its ``recorded_at``
         aside), and a crash between two entries is finished by the retry that writes both.
         """
-        try:
-            with StatementEntryItem.batch_write() as batch:
-                for entry in entries:
-                    batch.save(StatementEntryItem.from_domain(entry, now))
-        except PutError as error:
-            # Without a cause, PynamoDB gave up on items DynamoDB kept leaving unprocessed: how
-            # it answers for a throttled partition, as a throttling code does after botocore's retries.
-            if error.cause is None or error.cause_response_code in THROTTLED:
-                raise StoreBusy("the store is busy; retry shortly", retry_after_seconds=1) from error
-            raise
+        write_together(StatementEntryItem, (StatementEntryItem.from_domain(entry, now) for entry in entries))
 
     def entries_with_profiles(
         self, entry_keys: Sequence[EntryKey], profile_ids: Sequence[str]

@@ -1,8 +1,9 @@
 """Notifications: hand them to the email bus, then compose and send the e-mails.
 
-The sync (and the sweeper) publish one message per statement entry, those of a whole batch of
-events together (10 to a PublishBatch), every time they apply an event: publishing is at-least-once, and the e-mail
-side recognises a duplicate (``IdempotentNotificationSender``, wallet.service.idempotent_sender).
+The sync (and the sweeper) publish one message per statement entry, those of a whole batch
+of events together (10 to a PublishBatch), every time they apply an event: publishing is
+at-least-once, and the e-mail side recognises a duplicate (``IdempotentNotificationSender``,
+wallet.service.idempotent_sender).
 """
 
 from collections.abc import Mapping, Sequence

@@ -3,10 +3,10 @@
 Step by step: write the statement entries, publish their notifications, mark each event
 processed in the ledger. The events of one stream batch (or one sweeper page) share the
 first two steps: their entries go 25 to a BatchWriteItem and their notifications 10 to a
-PublishBatch, since a request costs about the same whatever it carries. An event stays pending until its own mark, so a stream retry or the
-sweeper starts over after a crash at any point, and every step may be repeated: an entry
-written again is the same entry, a notification is e-mailed once
-(``wallet.service.notifications``).
+PublishBatch, since a request costs about the same whatever it carries. An event stays
+pending until its own mark, so a stream retry or the sweeper starts over after a crash at
+any point, and every step may be repeated: an entry written again is the same entry, a
+notification is e-mailed once (``wallet.service.notifications``).
 """
 
 from collections.abc import Callable, Sequence
